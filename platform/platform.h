@@ -1,0 +1,29 @@
+/*
+ * platform: what differs per OS, behind one header. The build picks
+ * platform/linux/ on Linux and platform/posix/ (portable no-ops) elsewhere;
+ * nothing under src/ tests an OS macro.
+ */
+#ifndef WEFT_PLATFORM_H
+#define WEFT_PLATFORM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/**
+ * Send a state string to the service manager ("READY=1", "STATUS=...") over
+ * the socket in $NOTIFY_SOCKET (systemd's documented datagram protocol).
+ * Returns 1 if sent, 0 if there is no service manager, -1 on error (errno set).
+ */
+int pf_sd_notify(const char *state);
+
+/**
+ * The watchdog interval the service manager expects, in microseconds, from
+ * $WATCHDOG_USEC (only if $WATCHDOG_PID is unset or is our pid); 0 if none.
+ * weft sends WATCHDOG=1 every half of it.
+ */
+uint64_t pf_sd_watchdog_usec(void);
+
+/** Name of the platform layer compiled in ("linux" or "posix"). */
+const char *pf_name(void);
+
+#endif
