@@ -1,6 +1,7 @@
 #include "core/json.h"
 
 #include <stdio.h>
+#include <string.h>
 
 void json_w_init(struct json_w *w, struct sbuf *out)
 {
@@ -54,32 +55,98 @@ void json_arr_end(struct json_w *w)
     json_close(w, "]");
 }
 
+/* Length of the valid UTF-8 sequence at p (2..4), or 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t n;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    /* No overlong forms, no surrogates, nothing above U+10FFFF. */
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+size_t json_escape_step(const char *s, char out[6], size_t *outlen)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    static const char hex[] = "0123456789abcdef";
+    char esc = 0;
+    switch (*p) {
+    case '"':
+        esc = '"';
+        break;
+    case '\\':
+        esc = '\\';
+        break;
+    case '\n':
+        esc = 'n';
+        break;
+    case '\r':
+        esc = 'r';
+        break;
+    case '\t':
+        esc = 't';
+        break;
+    default:
+        break;
+    }
+    if (esc) {
+        out[0] = '\\';
+        out[1] = esc;
+        *outlen = 2;
+        return 1;
+    }
+    if (*p < 0x20) {
+        memcpy(out, "\\u00", 4);
+        out[4] = hex[*p >> 4];
+        out[5] = hex[*p & 0xf];
+        *outlen = 6;
+        return 1;
+    }
+    if (*p < 0x80) {
+        out[0] = (char)*p;
+        *outlen = 1;
+        return 1;
+    }
+    size_t n = utf8_seq_len(p);
+    if (n == 0) {
+        memcpy(out, "\\ufffd", 6);
+        *outlen = 6;
+        return 1;
+    }
+    memcpy(out, p, n);
+    *outlen = n;
+    return n;
+}
+
 void json_escape(struct sbuf *out, const char *s)
 {
+    char tmp[6];
+    size_t len;
     sbuf_puts(out, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"':
-            sbuf_puts(out, "\\\"");
-            break;
-        case '\\':
-            sbuf_puts(out, "\\\\");
-            break;
-        case '\n':
-            sbuf_puts(out, "\\n");
-            break;
-        case '\r':
-            sbuf_puts(out, "\\r");
-            break;
-        case '\t':
-            sbuf_puts(out, "\\t");
-            break;
-        default:
-            if (*p < 0x20)
-                sbuf_printf(out, "\\u%04x", *p);
-            else
-                sbuf_append(out, p, 1);
-        }
+    while (*s) {
+        s += json_escape_step(s, tmp, &len);
+        sbuf_append(out, tmp, len);
     }
     sbuf_puts(out, "\"");
 }

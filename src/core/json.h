@@ -1,13 +1,14 @@
 /*
  * json: a small streaming JSON writer into an sbuf, for the admin API and
  * `--json` output. The writer tracks nesting so commas are always right;
- * strings are escaped (control characters, quotes, backslashes; bytes >= 0x80
- * pass through, so valid UTF-8 stays valid).
+ * strings are escaped (control characters, quotes, backslashes) and invalid
+ * UTF-8 is replaced by U+FFFD, so the output is valid JSON whatever the input.
  */
 #ifndef WEFT_CORE_JSON_H
 #define WEFT_CORE_JSON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/sbuf.h"
@@ -41,5 +42,14 @@ void json_kv_bool(struct json_w *w, const char *key, bool v);
 
 /** Append s to out as a quoted JSON string. */
 void json_escape(struct sbuf *out, const char *s);
+
+/**
+ * Escape the character at s (NUL-terminated) for a JSON string body: writes
+ * at most 6 bytes to out, sets *outlen, returns how many bytes of s it used.
+ * Quotes, backslashes and control characters are escaped; valid UTF-8 is
+ * copied; an invalid byte becomes \ufffd, so the output is always valid
+ * JSON whatever a peer sent. Shared by the writer and the JSON logger.
+ */
+size_t json_escape_step(const char *s, char out[6], size_t *outlen);
 
 #endif

@@ -1,6 +1,7 @@
 #include "core/log.h"
 
 #include "core/clock.h"
+#include "core/json.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -98,22 +99,19 @@ bool log_is_enabled(enum log_level l, enum log_domain d)
     return l == LOG_LEVEL_DEBUG && (unsigned)d < 32 && (g_log.debug_mask & (1u << d));
 }
 
-/* Append s to the buffer as a JSON string body (no quotes). */
+/* Append s to the buffer as a JSON string body (no quotes); stops before
+ * overflowing, at a character boundary. */
 static size_t json_escape_into(char *out, size_t cap, size_t n, const char *s)
 {
-    for (; *s && n + 7 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            out[n++] = '\\';
-            out[n++] = (char)c;
-        } else if (c == '\n') {
-            out[n++] = '\\';
-            out[n++] = 'n';
-        } else if (c < 0x20) {
-            n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
-        } else {
-            out[n++] = (char)c;
-        }
+    char tmp[6];
+    size_t len;
+    while (*s) {
+        size_t used = json_escape_step(s, tmp, &len);
+        if (n + len + 1 > cap)
+            break;
+        memcpy(out + n, tmp, len);
+        n += len;
+        s += used;
     }
     out[n] = '\0';
     return n;
@@ -144,10 +142,14 @@ static void log_vwrite(enum log_level l, enum log_domain d, const char *func, co
     snprintf(ts + n, sizeof(ts) - n, ".%03dZ", (int)(now_ms % 1000));
 
     if (g_log.format == LOG_FORMAT_JSON) {
-        n = (size_t)snprintf(line, sizeof(line),
-                             "{\"ts\":\"%s\",\"level\":\"%s\",\"domain\":\"%s\",\"func\":\"%s\","
-                             "\"msg\":\"",
-                             ts, log_level_name(l), log_domain_name(d), func);
+        /* Under journald the priority prefix keeps the level for JSON too. */
+        n = 0;
+        if (g_log.journald)
+            n = (size_t)snprintf(line, sizeof(line), "<%d>", journald_prio[l]);
+        n += (size_t)snprintf(line + n, sizeof(line) - n,
+                              "{\"ts\":\"%s\",\"level\":\"%s\",\"domain\":\"%s\",\"func\":\"%s\","
+                              "\"msg\":\"",
+                              ts, log_level_name(l), log_domain_name(d), func);
         n = json_escape_into(line, sizeof(line) - 3, n, msg);
         n += (size_t)snprintf(line + n, sizeof(line) - n, "\"}\n");
     } else if (g_log.journald) {

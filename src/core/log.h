@@ -73,7 +73,10 @@ struct log_ratelim {
     unsigned in_window;
     unsigned suppressed;
 };
-#define LOG_RATELIM_INIT(window_ms_, burst_) {(window_ms_), (burst_), 0, 0, 0}
+#define LOG_RATELIM_INIT(window_ms_, burst_)                                                       \
+    {                                                                                              \
+        (window_ms_), (burst_), 0, 0, 0                                                            \
+    }
 
 void log_ratelim_write(struct log_ratelim *rl, enum log_level l, enum log_domain d,
                        const char *func, const char *fmt, ...)

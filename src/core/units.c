@@ -10,14 +10,21 @@ struct unit {
 };
 
 /* Longest names first so "ms" is not read as "m" + "s". */
-static const struct unit duration_units[] = {
-    {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}, {NULL, 0}};
+static const struct unit duration_units[] = {{"ms", 1},      {"s", 1000},     {"m", 60000},
+                                             {"h", 3600000}, {"d", 86400000}, {NULL, 0}};
 
-static const struct unit size_units[] = {
-    {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"TiB", 1ull << 40},
-    {"KB", 1000ull},     {"MB", 1000000ull},  {"GB", 1000000000ull},
-    {"K", 1000ull},      {"M", 1000000ull},   {"G", 1000000000ull},
-    {"B", 1},            {NULL, 0}};
+static const struct unit size_units[] = {{"KiB", 1ull << 10},
+                                         {"MiB", 1ull << 20},
+                                         {"GiB", 1ull << 30},
+                                         {"TiB", 1ull << 40},
+                                         {"KB", 1000ull},
+                                         {"MB", 1000000ull},
+                                         {"GB", 1000000000ull},
+                                         {"K", 1000ull},
+                                         {"M", 1000000ull},
+                                         {"G", 1000000000ull},
+                                         {"B", 1},
+                                         {NULL, 0}};
 
 /* Read decimal digits; refuses overflow. Returns chars consumed, 0 if none. */
 static size_t read_uint(const char *s, uint64_t *out)
@@ -98,8 +105,8 @@ int units_parse_size(const char *s, uint64_t *out, struct weft_err *e)
 
 void units_format_duration(int64_t ms, char *buf, size_t cap)
 {
-    static const struct unit order[] = {
-        {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}, {NULL, 0}};
+    static const struct unit order[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000},
+                                        {"s", 1000},     {"ms", 1},      {NULL, 0}};
     size_t n = 0;
     if (ms <= 0) {
         snprintf(buf, cap, "0");
@@ -117,8 +124,11 @@ void units_format_duration(int64_t ms, char *buf, size_t cap)
 
 void units_format_size(uint64_t bytes, char *buf, size_t cap)
 {
-    static const struct unit order[] = {
-        {"TiB", 1ull << 40}, {"GiB", 1ull << 30}, {"MiB", 1ull << 20}, {"KiB", 1ull << 10}, {NULL, 0}};
+    static const struct unit order[] = {{"TiB", 1ull << 40},
+                                        {"GiB", 1ull << 30},
+                                        {"MiB", 1ull << 20},
+                                        {"KiB", 1ull << 10},
+                                        {NULL, 0}};
     for (const struct unit *u = order; u->name; u++) {
         if (bytes >= u->mult && bytes % u->mult == 0) {
             snprintf(buf, cap, "%llu%s", (unsigned long long)(bytes / u->mult), u->name);

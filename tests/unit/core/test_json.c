@@ -192,6 +192,17 @@ static void test_escape(void **state)
     /* UTF-8 passes through unchanged. */
     json_escape(&b, "caf\xc3\xa9 \xf0\x9f\x98\x80");
     assert_string_equal(sbuf_str(&b), "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
+    sbuf_reset(&b);
+    /* Invalid UTF-8 (stray continuation, truncated sequence, overlong form,
+     * surrogate) becomes U+FFFD: the output stays valid JSON. */
+    json_escape(&b, "a\x80"
+                    "b\xc3 \xc0\xaf \xed\xa0\x80");
+    assert_string_equal(sbuf_str(&b), "\"a\\ufffdb\\ufffd \\ufffd\\ufffd "
+                                      "\\ufffd\\ufffd\\ufffd\"");
+    struct weft_err e = {{0}};
+    struct jsonv *v = jsonv_parse(b.data, b.len, &e);
+    assert_non_null(v);
+    jsonv_free(v);
     sbuf_deinit(&b);
 }
 
