@@ -1,0 +1,220 @@
+/*
+ * schema: the table of every config key (see schema.h for the row format).
+ *
+ * Order matters: sections and keys are printed by `config show`, listed by
+ * config_diff and documented in this order. Keep configs/weft.ini and
+ * docs/configuration.md in step; test_config fails when a key is missing
+ * from either.
+ *
+ * Reloadable keys are those the agent can apply without rebuilding anything:
+ * today only [log]. Everything that names a file, a socket or the node's
+ * identity needs a restart.
+ */
+#include "config/schema.h"
+
+#include <string.h>
+
+#include "core/log.h"
+
+/* ENUM fields are written as int (value.c); the enums must be int-sized. */
+_Static_assert(sizeof(enum log_level) == sizeof(int), "enum log_level is not int-sized");
+_Static_assert(sizeof(enum log_format) == sizeof(int), "enum log_format is not int-sized");
+
+static const char *level_name(int v)
+{
+    return log_level_name((enum log_level)v);
+}
+
+static int level_parse(const char *s, int *out)
+{
+    enum log_level l;
+    if (log_level_parse(s, &l) != 0)
+        return -1;
+    *out = (int)l;
+    return 0;
+}
+
+static const struct config_enum level_enum = {LOG_LEVEL_MAX, level_name, level_parse};
+
+/* core/log.h has no name table for formats; the config owns the spelling. */
+static const char *const format_names[] = {"text", "json"};
+_Static_assert(LOG_FORMAT_TEXT == 0 && LOG_FORMAT_JSON == 1, "format_names[] order");
+
+static const char *format_name(int v)
+{
+    return v >= 0 && v < 2 ? format_names[v] : "?";
+}
+
+static int format_parse(const char *s, int *out)
+{
+    for (int i = 0; i < 2; i++) {
+        if (strcmp(s, format_names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static const struct config_enum format_enum = {2, format_name, format_parse};
+
+#define FIELD(m)                                                                                   \
+    .offset = offsetof(struct weft_config, m), .size = sizeof(((struct weft_config *)0)->m)
+
+const struct config_section config_sections[] = {
+    {"node", "who this node is and where it keeps its state"},
+    {"log", "what the agent logs and how (all reloadable)"},
+    {"admin", "the local admin API used by the weft CLI"},
+};
+const size_t config_sections_count = sizeof(config_sections) / sizeof(config_sections[0]);
+_Static_assert(sizeof(config_sections) / sizeof(config_sections[0]) <= CONFIG_SECTIONS_MAX,
+               "raise CONFIG_SECTIONS_MAX");
+
+const struct config_key config_keys[] = {
+    /* [node] */
+    {.section = "node",
+     .name = "name",
+     .type = CONFIG_T_STRING,
+     .def = "",
+     .def_doc = "the host name",
+     FIELD(node.name),
+     .check = config_check_node_name,
+     .flags = CONFIG_KEY_COMPUTED,
+     .doc = "this node's name in the mesh: 1-63 of A-Z a-z 0-9 . _ -, "
+            "starting with a letter or digit"},
+    {.section = "node",
+     .name = "data_dir",
+     .type = CONFIG_T_PATH,
+     .def = "./weft-data",
+     FIELD(node.data_dir),
+     .doc = "directory for the node's database, keys and admin socket"},
+    {.section = "node",
+     .name = "trust_domain",
+     .type = CONFIG_T_STRING,
+     .def = "weft.local",
+     FIELD(node.trust_domain),
+     .check = config_check_trust_domain,
+     .doc = "SPIFFE trust domain of the mesh: a lowercase DNS name, no scheme, no path"},
+
+    /* [log] */
+    {.section = "log",
+     .name = "level",
+     .type = CONFIG_T_ENUM,
+     .def = "info",
+     FIELD(log.level),
+     .choices = &level_enum,
+     .flags = CONFIG_KEY_RELOAD,
+     .doc = "least severe level written: debug, info, warn or error"},
+    {.section = "log",
+     .name = "format",
+     .type = CONFIG_T_ENUM,
+     .def = "text",
+     FIELD(log.format),
+     .choices = &format_enum,
+     .flags = CONFIG_KEY_RELOAD,
+     .doc = "text (one line per event) or json (one object per line)"},
+    {.section = "log",
+     .name = "debug",
+     .type = CONFIG_T_DOMAINS,
+     .def = "",
+     .def_doc = "none",
+     FIELD(log.debug_domains),
+     .flags = CONFIG_KEY_RELOAD,
+     .doc = "log domains that log at debug whatever the level, comma-separated: "
+            "core, config, store, admin, agent, tls, platform"},
+
+    /* [admin] */
+    {.section = "admin",
+     .name = "socket",
+     .type = CONFIG_T_PATH,
+     .def = "",
+     .def_doc = "<data_dir>/admin.sock",
+     FIELD(admin.socket),
+     .flags = CONFIG_KEY_COMPUTED,
+     .doc = "unix socket of the admin API; the weft CLI talks to it"},
+    {.section = "admin",
+     .name = "listen",
+     .type = CONFIG_T_ADDRESS,
+     .def = "",
+     .def_doc = "off",
+     FIELD(admin.listen),
+     .check = config_check_loopback,
+     .flags = CONFIG_KEY_OPTIONAL,
+     .doc = "optional TCP host:port for the admin API; loopback only "
+            "(127.x.x.x, [::1] or localhost): it has no authentication"},
+    {.section = "admin",
+     .name = "socket_mode",
+     .type = CONFIG_T_MODE,
+     .def = "0660",
+     FIELD(admin.socket_mode),
+     .check = config_check_socket_mode,
+     .doc = "permissions of the admin socket, octal; the owner needs rw, others get nothing"},
+    {.section = "admin",
+     .name = "debug",
+     .type = CONFIG_T_BOOL,
+     .def = "false",
+     FIELD(admin.debug),
+     .doc = "serve the /v1/debug/* endpoints (for tests; never in production)"},
+};
+const size_t config_keys_count = sizeof(config_keys) / sizeof(config_keys[0]);
+_Static_assert(sizeof(config_keys) / sizeof(config_keys[0]) <= CONFIG_KEYS_MAX,
+               "raise CONFIG_KEYS_MAX");
+
+const struct config_key *config_schema_key(const char *section, const char *name)
+{
+    for (size_t i = 0; i < config_keys_count; i++) {
+        if (strcmp(config_keys[i].section, section) == 0 && strcmp(config_keys[i].name, name) == 0)
+            return &config_keys[i];
+    }
+    return NULL;
+}
+
+int config_schema_section(const char *name)
+{
+    for (size_t i = 0; i < config_sections_count; i++) {
+        if (strcmp(config_sections[i].name, name) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+size_t config_schema_index(const struct config_key *k)
+{
+    return (size_t)(k - config_keys);
+}
+
+const char *config_type_name(enum config_type t)
+{
+    static const char *const names[CONFIG_T_MAX] = {
+        "string", "path", "bool",    "enum", "duration",
+        "size",   "int",  "address", "mode", "domain list",
+    };
+    return (unsigned)t < CONFIG_T_MAX ? names[t] : "?";
+}
+
+size_t config_type_size(enum config_type t)
+{
+    switch (t) {
+    case CONFIG_T_STRING:
+    case CONFIG_T_PATH:
+    case CONFIG_T_ADDRESS:
+        return sizeof(char *);
+    case CONFIG_T_BOOL:
+        return sizeof(bool);
+    case CONFIG_T_ENUM:
+        return sizeof(int);
+    case CONFIG_T_DURATION:
+        return sizeof(int64_t);
+    case CONFIG_T_SIZE:
+        return sizeof(uint64_t);
+    case CONFIG_T_INT:
+        return 0;
+    case CONFIG_T_MODE:
+        return sizeof(unsigned);
+    case CONFIG_T_DOMAINS:
+        return sizeof(uint32_t);
+    case CONFIG_T_MAX:
+        break;
+    }
+    return 0;
+}

@@ -1,0 +1,57 @@
+/*
+ * show: the effective config as INI text (`weft config show`, GET /v1/config).
+ *
+ * Every section and every key of the table, in table order, with the value
+ * in effect: defaults and computed values (node.name, admin.socket) filled
+ * in, unset optional keys written empty ("listen ="). The text is a config
+ * file in its own right: config_parse_string() reads it back to the same
+ * values, which test_config checks.
+ */
+#include "config/config.h"
+
+#include <ini.h>
+#include <string.h>
+
+#include "config/schema.h"
+
+/* What the line reader accepts (parse.c): inih's buffer less "\r\n" and NUL. */
+#define SHOW_LINE_MAX (INI_MAX_LINE - 3)
+
+/* The header is a comment: keep any odd byte of the source name out of it. */
+static void put_comment_text(struct sbuf *out, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        sbuf_append(out, c < 0x20 || c == 0x7f ? "?" : s, 1);
+    }
+}
+
+void config_show(const struct weft_config *cfg, struct sbuf *out)
+{
+    struct sbuf val;
+    sbuf_init(&val);
+    sbuf_puts(out, "; weft config, effective values (from ");
+    put_comment_text(out, cfg->source ? cfg->source : "?");
+    sbuf_puts(out, ")\n");
+    for (size_t s = 0; s < config_sections_count; s++) {
+        const char *section = config_sections[s].name;
+        sbuf_printf(out, "\n[%s]\n", section);
+        for (size_t i = 0; i < config_keys_count; i++) {
+            const struct config_key *k = &config_keys[i];
+            if (strcmp(k->section, section) != 0)
+                continue;
+            sbuf_reset(&val);
+            config_value_format(k, config_field_const(cfg, k), &val);
+            if (val.len == 0)
+                sbuf_printf(out, "%s =\n", k->name);
+            else if (strlen(k->name) + 3 + val.len > SHOW_LINE_MAX)
+                /* It came from a line that fit, so the compact form fits. */
+                sbuf_printf(out, "%s=%s\n", k->name, sbuf_str(&val));
+            else
+                sbuf_printf(out, "%s = %s\n", k->name, sbuf_str(&val));
+        }
+    }
+    if (val.oom)
+        out->oom = true;
+    sbuf_deinit(&val);
+}

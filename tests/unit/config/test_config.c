@@ -1,0 +1,1159 @@
+/*
+ * test_config: the config module, through its public API (config.h) and,
+ * for the value types no key uses yet, through the private value operations
+ * (schema.h) with rows made up here.
+ *
+ * Errors are compared whole ("t.ini:3: log.level: ..."): the exact text and
+ * line are the contract with users and with `weft config check`. Messages
+ * that come from core/units.c are only matched in part.
+ *
+ * The reference files are checked against the table: configs/weft.ini must
+ * name every key and parse cleanly, docs/configuration.md must document
+ * every key. ctest sets WEFT_SOURCE_DIR; without it those tests skip.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "config/schema.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static struct weft_config *parse_ok(const char *text)
+{
+    struct config_errs errs;
+    struct sbuf m;
+    config_errs_init(&errs);
+    sbuf_init(&m);
+    struct weft_config *cfg = config_parse_string("t.ini", text, &errs);
+    config_errs_format(&errs, &m);
+    if (!cfg || errs.n)
+        fail_msg("unexpected errors for:\n%s\n---\n%s", text, sbuf_str(&m));
+    sbuf_deinit(&m);
+    config_errs_deinit(&errs);
+    return cfg;
+}
+
+/* Parse must fail with exactly these error lines, in this order. */
+static void expect_errors(const char *text, const char *const *want, size_t n)
+{
+    struct config_errs errs;
+    struct sbuf m;
+    config_errs_init(&errs);
+    sbuf_init(&m);
+    struct weft_config *cfg = config_parse_string("t.ini", text, &errs);
+    config_errs_format(&errs, &m);
+    if (cfg)
+        fail_msg("parsed but should not have:\n%s", text);
+    if (errs.n != n)
+        fail_msg("want %zu errors, got %zu:\n%s", n, errs.n, sbuf_str(&m));
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(errs.lines[i], want[i]);
+    sbuf_deinit(&m);
+    config_errs_deinit(&errs);
+}
+
+static void expect_error(const char *text, const char *want)
+{
+    expect_errors(text, &want, 1);
+}
+
+/* The effective value of section.key as config show would print it. */
+static char *value_of(const struct weft_config *cfg, const char *section, const char *key)
+{
+    const struct config_key *k = config_schema_key(section, key);
+    struct sbuf b;
+    assert_non_null(k);
+    sbuf_init(&b);
+    config_value_format(k, config_field_const(cfg, k), &b);
+    char *s = strdup(sbuf_str(&b));
+    sbuf_deinit(&b);
+    return s;
+}
+
+static void assert_value(const struct weft_config *cfg, const char *section, const char *key,
+                         const char *want)
+{
+    char *got = value_of(cfg, section, key);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* "n" copies of c, NUL-terminated, in buf (cap > n). */
+static char *fill(char *buf, char c, size_t n)
+{
+    memset(buf, c, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static char *read_source_file(const char *rel)
+{
+    const char *dir = getenv("WEFT_SOURCE_DIR");
+    char path[1024];
+    if (!dir)
+        return NULL;
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    struct sbuf b;
+    char chunk[4096];
+    size_t n;
+    sbuf_init(&b);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        sbuf_append(&b, chunk, n);
+    fclose(f);
+    char *s = strdup(sbuf_str(&b));
+    sbuf_deinit(&b);
+    return s;
+}
+
+/* ---- the table itself -------------------------------------------------- */
+
+static void test_schema_is_consistent(void **state)
+{
+    (void)state;
+    assert_true(config_keys_count > 0);
+    for (size_t i = 0; i < config_keys_count; i++) {
+        const struct config_key *k = &config_keys[i];
+        assert_true(config_schema_section(k->section) >= 0);
+        assert_ptr_equal(config_schema_key(k->section, k->name), k);
+        assert_string_not_equal(config_type_name(k->type), "?");
+        assert_non_null(k->def);
+        assert_non_null(k->doc);
+        assert_true(strlen(k->doc) > 10);
+        if (k->type == CONFIG_T_INT) {
+            assert_true(k->size == 4 || k->size == 8);
+            assert_true(k->min <= k->max);
+            if (k->size == 4)
+                assert_true(k->min >= INT32_MIN && k->max <= INT32_MAX);
+        } else {
+            assert_int_equal(k->size, config_type_size(k->type));
+        }
+        if (k->type == CONFIG_T_ENUM)
+            assert_non_null(k->choices);
+        /* An empty default must say what it means, for docs and weft.ini. */
+        if (!*k->def && k->type != CONFIG_T_DOMAINS)
+            assert_non_null(k->def_doc);
+    }
+    /* Sections print in table order: each section's keys are contiguous. */
+    for (size_t s = 0; s < config_sections_count; s++) {
+        size_t first = SIZE_MAX, last = 0, n = 0;
+        for (size_t i = 0; i < config_keys_count; i++) {
+            if (strcmp(config_keys[i].section, config_sections[s].name) == 0) {
+                first = first == SIZE_MAX ? i : first;
+                last = i;
+                n++;
+            }
+        }
+        assert_true(n > 0);
+        assert_int_equal(last - first + 1, n);
+    }
+}
+
+/* ---- defaults ---------------------------------------------------------- */
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct config_errs errs;
+    char host[256];
+    config_errs_init(&errs);
+    struct weft_config *cfg = config_load_default(&errs);
+    assert_non_null(cfg);
+    assert_int_equal(errs.n, 0);
+    assert_int_equal(gethostname(host, sizeof(host)), 0);
+    host[sizeof(host) - 1] = '\0';
+
+    assert_string_equal(cfg->source, "<default>");
+    assert_string_equal(cfg->node.name, host);
+    assert_string_equal(cfg->node.data_dir, "./weft-data");
+    assert_string_equal(cfg->node.trust_domain, "weft.local");
+    assert_int_equal(cfg->log.level, LOG_LEVEL_INFO);
+    assert_int_equal(cfg->log.format, LOG_FORMAT_TEXT);
+    assert_int_equal(cfg->log.debug_domains, 0);
+    assert_string_equal(cfg->admin.socket, "./weft-data/admin.sock");
+    assert_null(cfg->admin.listen);
+    assert_int_equal(cfg->admin.socket_mode, 0660);
+    assert_false(cfg->admin.debug);
+    config_free(cfg);
+
+    /* An empty file, and empty values for computed keys, mean the same. */
+    cfg = parse_ok("[node]\nname =\n[admin]\nsocket =\nlisten =\n");
+    assert_string_equal(cfg->node.name, host);
+    assert_string_equal(cfg->admin.socket, "./weft-data/admin.sock");
+    assert_null(cfg->admin.listen);
+    config_free(cfg);
+
+    /* The socket follows data_dir, with or without a trailing slash. */
+    cfg = parse_ok("[node]\ndata_dir = /var/lib/weft/\n");
+    assert_string_equal(cfg->admin.socket, "/var/lib/weft/admin.sock");
+    config_free(cfg);
+    config_errs_deinit(&errs);
+}
+
+static void test_every_key_set(void **state)
+{
+    (void)state;
+    struct weft_config *cfg = parse_ok("[node]\n"
+                                       "name = gw-01\n"
+                                       "data_dir = /var/lib/weft\n"
+                                       "trust_domain = plant.example\n"
+                                       "[log]\n"
+                                       "level = debug\n"
+                                       "format = json\n"
+                                       "debug = tls, core\n"
+                                       "[admin]\n"
+                                       "socket = /run/weft/admin.sock\n"
+                                       "listen = 127.0.0.1:9901\n"
+                                       "socket_mode = 0600\n"
+                                       "debug = yes\n");
+    assert_string_equal(cfg->source, "t.ini");
+    assert_string_equal(cfg->node.name, "gw-01");
+    assert_string_equal(cfg->node.data_dir, "/var/lib/weft");
+    assert_string_equal(cfg->node.trust_domain, "plant.example");
+    assert_int_equal(cfg->log.level, LOG_LEVEL_DEBUG);
+    assert_int_equal(cfg->log.format, LOG_FORMAT_JSON);
+    assert_int_equal(cfg->log.debug_domains, (1u << LOG_CORE) | (1u << LOG_TLS));
+    assert_string_equal(cfg->admin.socket, "/run/weft/admin.sock");
+    assert_string_equal(cfg->admin.listen, "127.0.0.1:9901");
+    assert_int_equal(cfg->admin.socket_mode, 0600);
+    assert_true(cfg->admin.debug);
+    config_free(cfg);
+}
+
+/* ---- every type, through the real keys --------------------------------- */
+
+struct good_case {
+    const char *section, *key, *text, *shown;
+};
+
+static void test_values_good(void **state)
+{
+    (void)state;
+    static const struct good_case cases[] = {
+        /* string with rules: node.name */
+        {"node", "name", "a", "a"},
+        {"node", "name", "gw-01.plant_A", "gw-01.plant_A"},
+        {"node", "name", "0abc", "0abc"},
+        /* 63 characters */
+        {"node", "name", "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij123",
+         "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij123"},
+        {"node", "trust_domain", "plant.example", "plant.example"},
+        {"node", "trust_domain", "a-b.c0", "a-b.c0"},
+        {"node", "trust_domain", "local", "local"},
+        /* path */
+        {"node", "data_dir", "/var/lib/weft", "/var/lib/weft"},
+        {"node", "data_dir", "relative/dir with space", "relative/dir with space"},
+        {"admin", "socket", "/run/weft/a.sock", "/run/weft/a.sock"},
+        /* enum */
+        {"log", "level", "debug", "debug"},
+        {"log", "level", "info", "info"},
+        {"log", "level", "warn", "warn"},
+        {"log", "level", "error", "error"},
+        {"log", "format", "text", "text"},
+        {"log", "format", "json", "json"},
+        /* domain list */
+        {"log", "debug", "", ""},
+        {"log", "debug", "config", "config"},
+        {"log", "debug", "tls,core", "core, tls"},
+        {"log", "debug", "platform , agent,admin", "admin, agent, platform"},
+        {"log", "debug", "core, config, store, admin, agent, tls, platform",
+         "core, config, store, admin, agent, tls, platform"},
+        /* address, loopback only */
+        {"admin", "listen", "127.0.0.1:9901", "127.0.0.1:9901"},
+        {"admin", "listen", "127.1.2.3:1", "127.1.2.3:1"},
+        {"admin", "listen", "[::1]:65535", "[::1]:65535"},
+        {"admin", "listen", "localhost:8080", "localhost:8080"},
+        {"admin", "listen", "", ""},
+        /* octal mode */
+        {"admin", "socket_mode", "0660", "0660"},
+        {"admin", "socket_mode", "0600", "0600"},
+        {"admin", "socket_mode", "0770", "0770"},
+        {"admin", "socket_mode", "640", "0640"},
+        /* bool */
+        {"admin", "debug", "true", "true"},
+        {"admin", "debug", "yes", "true"},
+        {"admin", "debug", "on", "true"},
+        {"admin", "debug", "1", "true"},
+        {"admin", "debug", "false", "false"},
+        {"admin", "debug", "no", "false"},
+        {"admin", "debug", "off", "false"},
+        {"admin", "debug", "0", "false"},
+        /* an inline comment needs a blank before ';' */
+        {"log", "level", "warn ; quieter", "warn"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        char text[512];
+        snprintf(text, sizeof(text), "[%s]\n%s = %s\n", cases[i].section, cases[i].key,
+                 cases[i].text);
+        struct weft_config *cfg = parse_ok(text);
+        assert_value(cfg, cases[i].section, cases[i].key, cases[i].shown);
+        config_free(cfg);
+    }
+}
+
+struct bad_case {
+    const char *section, *key, *text, *error; /* error without "t.ini:2: " */
+};
+
+static void test_values_bad(void **state)
+{
+    (void)state;
+    static const struct bad_case cases[] = {
+        /* node.name */
+        {"node", "name", "-gw", "node.name: '-gw' must start with a letter or a digit"},
+        {"node", "name", "gw 01", "node.name: 'gw 01' contains ' ' (allowed: A-Z a-z 0-9 . _ -)"},
+        {"node", "name", "gw/01", "node.name: 'gw/01' contains '/' (allowed: A-Z a-z 0-9 . _ -)"},
+        {"node", "name", "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij1234",
+         "node.name: 'abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij1234' is "
+         "longer than 63 characters"},
+        /* node.trust_domain */
+        {"node", "trust_domain", "spiffe://plant.example",
+         "node.trust_domain: 'spiffe://plant.example': write the bare name, without a scheme "
+         "such as spiffe://"},
+        {"node", "trust_domain", "plant.example/ns",
+         "node.trust_domain: 'plant.example/ns' must not contain a path"},
+        {"node", "trust_domain", "plant.example:443",
+         "node.trust_domain: 'plant.example:443' must not contain a port"},
+        {"node", "trust_domain", "Plant.example",
+         "node.trust_domain: 'Plant.example' must be lowercase"},
+        {"node", "trust_domain", "plant..example",
+         "node.trust_domain: 'plant..example' has an empty label (leading, trailing or double "
+         "dot)"},
+        {"node", "trust_domain", "plant.example.",
+         "node.trust_domain: 'plant.example.' has an empty label (leading, trailing or double "
+         "dot)"},
+        {"node", "trust_domain", "-plant.example",
+         "node.trust_domain: '-plant.example' has a label that starts or ends with '-'"},
+        {"node", "trust_domain", "pl_ant.example",
+         "node.trust_domain: 'pl_ant.example' contains '_' (allowed: letters, digits, '-', '.')"},
+        {"node", "trust_domain", "", "node.trust_domain: must not be empty"},
+        /* path */
+        {"node", "data_dir", "", "node.data_dir: must not be empty"},
+        {"node", "data_dir", "~/weft",
+         "node.data_dir: '~/weft': '~' is not expanded here; write the full path"},
+        {"node", "data_dir", "/var/\tlib",
+         "node.data_dir: '/var/\tlib' contains a control "
+         "character"},
+        /* enum, with trailing garbage */
+        {"log", "level", "verbose", "log.level: 'verbose' is not one of: debug, info, warn, error"},
+        {"log", "level", "INFO", "log.level: 'INFO' is not one of: debug, info, warn, error"},
+        {"log", "level", "info debug",
+         "log.level: 'info debug' is not one of: debug, info, warn, error"},
+        {"log", "level", "info;loud",
+         "log.level: 'info;loud' is not one of: debug, info, warn, error (a comment needs a "
+         "blank before ';')"},
+        {"log", "level", "", "log.level: '' is not one of: debug, info, warn, error"},
+        {"log", "format", "xml", "log.format: 'xml' is not one of: text, json"},
+        /* domain list */
+        {"log", "debug", "gossip",
+         "log.debug: 'gossip' is not a log domain (core, config, store, admin, agent, tls, "
+         "platform)"},
+        {"log", "debug", "core,,tls", "log.debug: 'core,,tls' has an empty item"},
+        {"log", "debug", "core,", "log.debug: 'core,' has an empty item"},
+        {"log", "debug", "tls, tls", "log.debug: 'tls' is listed twice"},
+        {"log", "debug", "core tls",
+         "log.debug: 'core tls' is not a log domain (core, config, store, admin, agent, tls, "
+         "platform)"},
+        /* address */
+        {"admin", "listen", "0.0.0.0:9901",
+         "admin.listen: '0.0.0.0:9901' is not a loopback address (use 127.0.0.1, [::1] or "
+         "localhost): the admin API has no authentication"},
+        {"admin", "listen", "[::]:9901",
+         "admin.listen: '[::]:9901' is not a loopback address (use 127.0.0.1, [::1] or "
+         "localhost): the admin API has no authentication"},
+        {"admin", "listen", "example.com:9901",
+         "admin.listen: 'example.com:9901' is not a loopback address (use 127.0.0.1, [::1] or "
+         "localhost): the admin API has no authentication"},
+        {"admin", "listen", "127.0.0.1",
+         "admin.listen: '127.0.0.1' has no port (expected host:port)"},
+        {"admin", "listen", "127.0.0.1:0", "admin.listen: '127.0.0.1:0': port must be 1-65535"},
+        {"admin", "listen", "127.0.0.1:65536",
+         "admin.listen: '127.0.0.1:65536': port must be 1-65535"},
+        {"admin", "listen", "127.0.0.1:99x",
+         "admin.listen: '127.0.0.1:99x': port '99x' is not a number"},
+        {"admin", "listen", "127.0.0.1:", "admin.listen: '127.0.0.1:': port '' is not a number"},
+        {"admin", "listen", ":9901", "admin.listen: ':9901' has no host (expected host:port)"},
+        {"admin", "listen", "::1:9901",
+         "admin.listen: '::1:9901': write IPv6 addresses in brackets, e.g. [::1]:9901"},
+        {"admin", "listen", "[::1]9901",
+         "admin.listen: '[::1]9901' has no port (expected [address]:port)"},
+        {"admin", "listen", "[::1:9901",
+         "admin.listen: '[::1:9901': missing ']' after the IPv6 address"},
+        {"admin", "listen", "[zz]:9901", "admin.listen: '[zz]:9901': 'zz' is not an IPv6 address"},
+        {"admin", "listen", "127.0.0.256:9901",
+         "admin.listen: '127.0.0.256:9901': '127.0.0.256' is not an IPv4 address"},
+        {"admin", "listen", "local_host:9901",
+         "admin.listen: 'local_host:9901': 'local_host' contains '_' (allowed: letters, digits, "
+         "'-', '.')"},
+        /* octal mode */
+        {"admin", "socket_mode", "0666",
+         "admin.socket_mode: '0666' gives access to others; use e.g. 0660 or 0600"},
+        {"admin", "socket_mode", "0661",
+         "admin.socket_mode: '0661' gives access to others; use e.g. 0660 or 0600"},
+        {"admin", "socket_mode", "0460",
+         "admin.socket_mode: '0460' must let the owner read and write (0600)"},
+        {"admin", "socket_mode", "0689",
+         "admin.socket_mode: '0689' is not an octal mode (expected e.g. 0660)"},
+        {"admin", "socket_mode", "0660x",
+         "admin.socket_mode: '0660x' is not an octal mode (expected e.g. 0660)"},
+        {"admin", "socket_mode", "60",
+         "admin.socket_mode: '60' is not an octal mode (expected e.g. 0660)"},
+        {"admin", "socket_mode", "1660",
+         "admin.socket_mode: '1660': only permission bits (at most 0777) are allowed"},
+        {"admin", "socket_mode", "rw-rw----",
+         "admin.socket_mode: 'rw-rw----' is not an octal mode (expected e.g. 0660)"},
+        /* bool */
+        {"admin", "debug", "maybe",
+         "admin.debug: 'maybe' is not a boolean (true/false, yes/no, on/off, 1/0)"},
+        {"admin", "debug", "TRUE",
+         "admin.debug: 'TRUE' is not a boolean (true/false, yes/no, on/off, 1/0)"},
+        {"admin", "debug", "true false",
+         "admin.debug: 'true false' is not a boolean (true/false, yes/no, on/off, 1/0)"},
+        {"admin", "debug", "",
+         "admin.debug: '' is not a boolean (true/false, yes/no, on/off, 1/0)"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        char text[512], want[512];
+        snprintf(text, sizeof(text), "[%s]\n%s = %s\n", cases[i].section, cases[i].key,
+                 cases[i].text);
+        snprintf(want, sizeof(want), "t.ini:2: %s", cases[i].error);
+        expect_error(text, want);
+    }
+}
+
+/* ---- the types no key uses yet, through made-up rows ------------------- */
+
+struct fake_cfg {
+    int64_t ms;
+    uint64_t bytes;
+    int64_t big;
+    int32_t small;
+};
+
+static const struct config_key fake_duration = {.section = "t",
+                                                .name = "d",
+                                                .type = CONFIG_T_DURATION,
+                                                .def = "1s",
+                                                .offset = offsetof(struct fake_cfg, ms),
+                                                .size = sizeof(int64_t),
+                                                .min = 100,
+                                                .max = 3600000,
+                                                .doc = "a duration"};
+static const struct config_key fake_size = {.section = "t",
+                                            .name = "s",
+                                            .type = CONFIG_T_SIZE,
+                                            .def = "4MiB",
+                                            .offset = offsetof(struct fake_cfg, bytes),
+                                            .size = sizeof(uint64_t),
+                                            .min = 1024,
+                                            .max = 1 << 30,
+                                            .doc = "a size"};
+static const struct config_key fake_size_unbounded = {.section = "t",
+                                                      .name = "s",
+                                                      .type = CONFIG_T_SIZE,
+                                                      .def = "0",
+                                                      .offset = offsetof(struct fake_cfg, bytes),
+                                                      .size = sizeof(uint64_t),
+                                                      .doc = "a size"};
+static const struct config_key fake_int64 = {.section = "t",
+                                             .name = "i",
+                                             .type = CONFIG_T_INT,
+                                             .def = "0",
+                                             .offset = offsetof(struct fake_cfg, big),
+                                             .size = sizeof(int64_t),
+                                             .min = INT64_MIN,
+                                             .max = INT64_MAX,
+                                             .doc = "an int"};
+static const struct config_key fake_int32 = {.section = "t",
+                                             .name = "n",
+                                             .type = CONFIG_T_INT,
+                                             .def = "5",
+                                             .offset = offsetof(struct fake_cfg, small),
+                                             .size = sizeof(int32_t),
+                                             .min = -10,
+                                             .max = 1000,
+                                             .doc = "a bounded int"};
+
+/* Parse text into the fake struct; returns the error ("" if none). */
+static const char *fake_parse(const struct config_key *k, struct fake_cfg *f, const char *text,
+                              struct weft_err *e)
+{
+    err_clear(e);
+    if (config_value_parse(k, text, (char *)f + k->offset, e) != 0)
+        assert_true(err_is_set(e));
+    return e->msg;
+}
+
+static char *fake_show(const struct config_key *k, const struct fake_cfg *f)
+{
+    static char out[64];
+    struct sbuf b;
+    sbuf_init(&b);
+    config_value_format(k, (const char *)f + k->offset, &b);
+    snprintf(out, sizeof(out), "%s", sbuf_str(&b));
+    sbuf_deinit(&b);
+    return out;
+}
+
+static void test_type_duration(void **state)
+{
+    (void)state;
+    struct fake_cfg f = {0};
+    struct weft_err e;
+    assert_string_equal(fake_parse(&fake_duration, &f, "500ms", &e), "");
+    assert_int_equal(f.ms, 500);
+    assert_string_equal(fake_show(&fake_duration, &f), "500ms");
+    assert_string_equal(fake_parse(&fake_duration, &f, "1h", &e), "");
+    assert_int_equal(f.ms, 3600000);
+    assert_string_equal(fake_parse(&fake_duration, &f, "1m30s", &e), "");
+    assert_int_equal(f.ms, 90000);
+    assert_string_equal(fake_show(&fake_duration, &f), "1m30s");
+
+    assert_string_equal(fake_parse(&fake_duration, &f, "50ms", &e),
+                        "'50ms' is out of range (100ms..1h)");
+    assert_string_equal(fake_parse(&fake_duration, &f, "2h", &e),
+                        "'2h' is out of range (100ms..1h)");
+    assert_int_equal(f.ms, 90000); /* a refused value leaves the field alone */
+    assert_non_null(strstr(fake_parse(&fake_duration, &f, "500", &e), "'500'"));
+    assert_non_null(strstr(fake_parse(&fake_duration, &f, "30s x", &e), "30s x"));
+    assert_non_null(strstr(fake_parse(&fake_duration, &f, "fast", &e), "'fast'"));
+    assert_true(strlen(fake_parse(&fake_duration, &f, "", &e)) > 0);
+}
+
+static void test_type_size(void **state)
+{
+    (void)state;
+    struct fake_cfg f = {0};
+    struct weft_err e;
+    assert_string_equal(fake_parse(&fake_size, &f, "4MiB", &e), "");
+    assert_int_equal(f.bytes, 4u << 20);
+    assert_string_equal(fake_show(&fake_size, &f), "4MiB");
+    assert_string_equal(fake_parse(&fake_size, &f, "1500", &e), "");
+    assert_int_equal(f.bytes, 1500);
+    assert_string_equal(fake_show(&fake_size, &f), "1500");
+
+    assert_string_equal(fake_parse(&fake_size, &f, "1000", &e),
+                        "'1000' is out of range (1KiB..1GiB)");
+    assert_string_equal(fake_parse(&fake_size, &f, "2GiB", &e),
+                        "'2GiB' is out of range (1KiB..1GiB)");
+    assert_non_null(strstr(fake_parse(&fake_size, &f, "4 MiB", &e), "4 MiB"));
+    assert_non_null(strstr(fake_parse(&fake_size, &f, "4MiBx", &e), "4MiBx"));
+    assert_non_null(strstr(fake_parse(&fake_size, &f, "-1", &e), "-1"));
+    /* min = max = 0: no bounds */
+    assert_string_equal(fake_parse(&fake_size_unbounded, &f, "0", &e), "");
+    assert_int_equal(f.bytes, 0);
+}
+
+static void test_type_int(void **state)
+{
+    (void)state;
+    struct fake_cfg f = {0};
+    struct weft_err e;
+    assert_string_equal(fake_parse(&fake_int32, &f, "1000", &e), "");
+    assert_int_equal(f.small, 1000);
+    assert_string_equal(fake_parse(&fake_int32, &f, "-10", &e), "");
+    assert_int_equal(f.small, -10);
+    assert_string_equal(fake_show(&fake_int32, &f), "-10");
+    assert_string_equal(fake_parse(&fake_int32, &f, "1001", &e),
+                        "'1001' is out of range (-10..1000)");
+    assert_string_equal(fake_parse(&fake_int32, &f, "-11", &e),
+                        "'-11' is out of range (-10..1000)");
+    assert_string_equal(fake_parse(&fake_int32, &f, "99999999999", &e),
+                        "'99999999999' is out of range (-10..1000)");
+    assert_string_equal(fake_parse(&fake_int32, &f, "12abc", &e), "'12abc' is not an integer");
+    assert_string_equal(fake_parse(&fake_int32, &f, "1 2", &e), "'1 2' is not an integer");
+    assert_string_equal(fake_parse(&fake_int32, &f, "+5", &e), "'+5' is not an integer");
+    assert_string_equal(fake_parse(&fake_int32, &f, "0x10", &e), "'0x10' is not an integer");
+    assert_string_equal(fake_parse(&fake_int32, &f, "", &e), "'' is not an integer");
+    assert_int_equal(f.small, -10);
+
+    assert_string_equal(fake_parse(&fake_int64, &f, "-9223372036854775808", &e), "");
+    assert_true(f.big == INT64_MIN);
+    assert_string_equal(fake_show(&fake_int64, &f), "-9223372036854775808");
+    assert_string_equal(fake_parse(&fake_int64, &f, "9223372036854775807", &e), "");
+    assert_true(f.big == INT64_MAX);
+    assert_string_equal(fake_parse(&fake_int64, &f, "9223372036854775808", &e),
+                        "'9223372036854775808' is out of range");
+    assert_string_equal(fake_parse(&fake_int64, &f, "99999999999999999999999", &e),
+                        "'99999999999999999999999' is out of range");
+}
+
+/* ---- structure errors and line numbers --------------------------------- */
+
+static void test_unknown_section_and_key(void **state)
+{
+    (void)state;
+    expect_error("[node]\nname = a\n\n[gossip]\nbind = 0.0.0.0:7946\njoin = x\n",
+                 "t.ini:4: [gossip]: unknown section");
+    expect_error("[node]\n; comment\nnmae = gw\n", "t.ini:3: node.nmae: unknown key");
+    expect_error("[node]\nlevel = info\n",
+                 "t.ini:2: node.level: unknown key (there is one in [log])");
+    expect_error("[node]\ndebug = true\n",
+                 "t.ini:2: node.debug: unknown key (there is one in [log], [admin])");
+    expect_error("[log]\nLevel = info\n", "t.ini:2: log.Level: unknown key");
+    /* After an unknown section, a known one is read normally again. */
+    const char *const two[] = {"t.ini:1: [nope]: unknown section",
+                               "t.ini:4: log.bogus: unknown key"};
+    expect_errors("[nope]\nx = 1\n[log]\nbogus = 1\n", two, 2);
+}
+
+static void test_duplicates(void **state)
+{
+    (void)state;
+    expect_error("[log]\nlevel = info\nformat = text\nlevel = debug\n",
+                 "t.ini:4: log.level: duplicate key (first set at line 2)");
+    /* A section may not be opened twice; its keys are still checked. */
+    const char *const want[] = {"t.ini:4: [log]: duplicate section (first at line 1)",
+                                "t.ini:5: log.level: duplicate key (first set at line 2)"};
+    expect_errors("[log]\nlevel = info\n[node]\n[log]\nlevel = warn\n", want, 2);
+    /* A refused value still counts as set. */
+    expect_errors("[log]\nlevel = loud\nlevel = warn\n",
+                  (const char *const[]){"t.ini:2: log.level: 'loud' is not one of: debug, info, "
+                                        "warn, error",
+                                        "t.ini:3: log.level: duplicate key (first set at line 2)"},
+                  2);
+}
+
+static void test_syntax_errors(void **state)
+{
+    (void)state;
+    expect_error("[node\nname = a\n", "t.ini:1: syntax error: missing ']' in section header");
+    expect_error("[node]\nname = a\njust some words\n",
+                 "t.ini:3: syntax error: 'just some words' is not 'key = value', '[section]' or a "
+                 "comment");
+    expect_error("[node]\n= a\n", "t.ini:2: syntax error: missing key name before '='");
+    expect_error("name = a\n[node]\n", "t.ini:1: syntax error: 'name' comes before any [section]");
+    expect_error("[node] junk\nname = a\n", "t.ini:1: syntax error: unexpected 'junk' after ']'");
+    expect_error("[]\nname = a\n", "t.ini:1: syntax error: empty section name");
+    expect_error("[log]\nlevel ;= info\n",
+                 "t.ini:2: syntax error: 'level' is not 'key = value', '[section]' or a comment");
+    /* Comments after a header are fine; spaces inside the brackets too. */
+    struct weft_config *cfg = parse_ok("[ log ] ; the log\nlevel = warn\n");
+    assert_int_equal(cfg->log.level, LOG_LEVEL_WARN);
+    config_free(cfg);
+}
+
+static void test_line_counting(void **state)
+{
+    (void)state;
+    /* Comments (both kinds), blank lines, CRLF, indentation, a BOM. */
+    expect_error("\xEF\xBB\xBF"
+                 "; weft\r\n"
+                 "# another comment\r\n"
+                 "\r\n"
+                 "[node]\r\n"
+                 "    name = gw-01 ; indented, with a comment\r\n"
+                 "\t\r\n"
+                 "   ; indented comment\r\n"
+                 "  data_dir = /srv/weft\r\n"
+                 "\r\n"
+                 "[log]\r\n"
+                 "level = chatty\r\n",
+                 "t.ini:11: log.level: 'chatty' is not one of: debug, info, warn, error");
+    /* Indented keys are keys, not continuations of the previous value. */
+    struct weft_config *cfg = parse_ok("[node]\n  name = gw-01\n  data_dir = /srv/weft\n");
+    assert_string_equal(cfg->node.name, "gw-01");
+    assert_string_equal(cfg->node.data_dir, "/srv/weft");
+    config_free(cfg);
+    /* No newline at the end of the file. */
+    expect_error("[log]\n\nformat = yaml", "t.ini:3: log.format: 'yaml' is not one of: text, json");
+    /* "key: value" is inih's other spelling. */
+    cfg = parse_ok("[admin]\nlisten: [::1]:9901\n");
+    assert_string_equal(cfg->admin.listen, "[::1]:9901");
+    config_free(cfg);
+}
+
+static void test_long_lines(void **state)
+{
+    (void)state;
+    char big[400], text[1024];
+    /* 250 bytes of value: inih would split it; we report it once. */
+    snprintf(text, sizeof(text), "[node]\n; c\ndata_dir = /%s\nname = ok\n", fill(big, 'x', 250));
+    expect_error(text, "t.ini:3: line too long (max 197 bytes)");
+
+    /* The lines after it keep their numbers. */
+    snprintf(text, sizeof(text), "[node]\n\ndata_dir = /%s\n\n[log]\nlevel = loud\n",
+             fill(big, 'y', 300));
+    const char *const want[] = {"t.ini:3: line too long (max 197 bytes)",
+                                "t.ini:6: log.level: 'loud' is not one of: debug, info, warn, "
+                                "error"};
+    expect_errors(text, want, 2);
+
+    /* A long comment or a long section header: also one error only. */
+    snprintf(text, sizeof(text), "; %s\n[log]\nlevel = info\n", fill(big, 'c', 220));
+    expect_error(text, "t.ini:1: line too long (max 197 bytes)");
+    snprintf(text, sizeof(text), "[log]\n[%s]\nkey = 1\nother = 2\n", fill(big, 's', 230));
+    expect_error(text, "t.ini:2: line too long (max 197 bytes)");
+
+    /* The limit: 197 bytes fit (with "\n", "\r\n" or at EOF), 198 do not. */
+    snprintf(text, sizeof(text), "[admin]\nsocket = /s\n[node]\ndata_dir = /%s\n",
+             fill(big, 'z', 197 - 12));
+    struct weft_config *cfg = parse_ok(text);
+    assert_int_equal(strlen(cfg->node.data_dir), 197 - 11);
+    config_free(cfg);
+    snprintf(text, sizeof(text), "[admin]\r\nsocket = /s\r\n[node]\r\ndata_dir = /%s\r\n",
+             fill(big, 'z', 197 - 12));
+    cfg = parse_ok(text);
+    config_free(cfg);
+    snprintf(text, sizeof(text), "[admin]\nsocket = /s\n[node]\ndata_dir = /%s",
+             fill(big, 'z', 197 - 12));
+    cfg = parse_ok(text);
+    config_free(cfg);
+    snprintf(text, sizeof(text), "[admin]\nsocket = /s\n[node]\ndata_dir = /%s\n",
+             fill(big, 'z', 198 - 12));
+    expect_error(text, "t.ini:4: line too long (max 197 bytes)");
+}
+
+static void test_many_errors_one_pass(void **state)
+{
+    (void)state;
+    const char *text = "; a config with one mistake of each kind\n" /* 1 */
+                       "[node]\n"                                   /* 2 */
+                       "name = -bad\n"                              /* 3 */
+                       "colour = blue\n"                            /* 4 */
+                       "\n"                                         /* 5 */
+                       "[log]\n"                                    /* 6 */
+                       "level = info debug\n"                       /* 7 */
+                       "level = warn\n"                             /* 8 */
+                       "what is this\n"                             /* 9 */
+                       "[telemetry]\n"                              /* 10 */
+                       "port = 9\n"                                 /* 11 */
+                       "[admin]\n"                                  /* 12 */
+                       "listen = 10.0.0.1:9901\n"                   /* 13 */
+                       "socket_mode = 0777\n"                       /* 14 */
+                       "debug = sure\n";                            /* 15 */
+    const char *const want[] = {
+        "t.ini:3: node.name: '-bad' must start with a letter or a digit",
+        "t.ini:4: node.colour: unknown key",
+        "t.ini:7: log.level: 'info debug' is not one of: debug, info, warn, error",
+        "t.ini:8: log.level: duplicate key (first set at line 7)",
+        "t.ini:9: syntax error: 'what is this' is not 'key = value', '[section]' or a comment",
+        "t.ini:10: [telemetry]: unknown section",
+        ("t.ini:13: admin.listen: '10.0.0.1:9901' is not a loopback address (use 127.0.0.1, "
+         "[::1] or localhost): the admin API has no authentication"),
+        "t.ini:14: admin.socket_mode: '0777' gives access to others; use e.g. 0660 or 0600",
+        "t.ini:15: admin.debug: 'sure' is not a boolean (true/false, yes/no, on/off, 1/0)",
+    };
+    expect_errors(text, want, ARRAY_LEN(want));
+}
+
+static void test_socket_path_length(void **state)
+{
+    (void)state;
+    char dir[200], text[512];
+    /* data_dir itself is fine, the socket under it is not. */
+    snprintf(text, sizeof(text), "[node]\n\ndata_dir = /%s\n", fill(dir, 'd', 100));
+    char want[512];
+    snprintf(want, sizeof(want),
+             "t.ini:3: node.data_dir: the admin socket under it, '/%s/admin.sock', is longer "
+             "than a unix socket path may be (107 bytes); shorten data_dir or set [admin] socket",
+             dir);
+    expect_error(text, want);
+    /* ... which setting the socket fixes. */
+    snprintf(text, sizeof(text), "[node]\ndata_dir = /%s\n[admin]\nsocket = /run/a.sock\n", dir);
+    struct weft_config *cfg = parse_ok(text);
+    config_free(cfg);
+    /* A socket path set too long is reported on its own line. */
+    snprintf(text, sizeof(text), "[admin]\nsocket = /%s\n", fill(dir, 's', 107));
+    snprintf(want, sizeof(want),
+             "t.ini:2: admin.socket: '/%s' is longer than a unix socket path may be (107 bytes)",
+             dir);
+    expect_error(text, want);
+    /* A bad data_dir gives one error, not a second one about the socket. */
+    expect_error("[node]\ndata_dir =\n", "t.ini:2: node.data_dir: must not be empty");
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+static void test_load_file(void **state)
+{
+    (void)state;
+    struct config_errs errs;
+    char path[] = "/tmp/test_config_XXXXXX";
+    config_errs_init(&errs);
+    assert_null(config_load_file("/nonexistent/weft.ini", &errs));
+    assert_int_equal(errs.n, 1);
+    assert_string_equal(errs.lines[0], "/nonexistent/weft.ini: cannot open: No such file or "
+                                       "directory");
+    config_errs_deinit(&errs);
+
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("[log]\nlevel = warn\n[admin]\ndebug = on\n", f);
+    fclose(f);
+    struct weft_config *cfg = config_load_file(path, &errs);
+    assert_non_null(cfg);
+    assert_string_equal(cfg->source, path);
+    assert_int_equal(cfg->log.level, LOG_LEVEL_WARN);
+    assert_true(cfg->admin.debug);
+    config_free(cfg);
+
+    /* Errors name the file. */
+    f = fopen(path, "w");
+    fputs("[log]\n\nlevel = nope\n", f);
+    fclose(f);
+    assert_null(config_load_file(path, &errs));
+    assert_int_equal(errs.n, 1);
+    char want[256];
+    snprintf(want, sizeof(want), "%s:3: log.level: 'nope' is not one of: debug, info, warn, error",
+             path);
+    assert_string_equal(errs.lines[0], want);
+    config_errs_deinit(&errs);
+
+    /* Not text. */
+    f = fopen(path, "w");
+    fwrite("[log]\nlevel = info\0\n", 1, 20, f);
+    fclose(f);
+    assert_null(config_load_file(path, &errs));
+    assert_int_equal(errs.n, 1);
+    snprintf(want, sizeof(want), "%s:2: syntax error: NUL byte (not a text file?)", path);
+    assert_string_equal(errs.lines[0], want);
+    config_errs_deinit(&errs);
+    unlink(path);
+}
+
+static void test_errs_format(void **state)
+{
+    (void)state;
+    struct config_errs errs;
+    struct sbuf out;
+    config_errs_init(&errs);
+    sbuf_init(&out);
+    assert_null(config_parse_string("x.ini", "[log]\nlevel = a\nformat = b\n", &errs));
+    config_errs_format(&errs, &out);
+    assert_string_equal(sbuf_str(&out),
+                        "x.ini:2: log.level: 'a' is not one of: debug, info, warn, error\n"
+                        "x.ini:3: log.format: 'b' is not one of: text, json\n");
+    sbuf_deinit(&out);
+    config_errs_deinit(&errs);
+    config_errs_deinit(&errs); /* safe twice */
+}
+
+/* ---- show, diff, reload ------------------------------------------------ */
+
+static const char *const custom_text = "[node]\n"
+                                       "name = gw-07\n"
+                                       "data_dir = /var/lib/weft\n"
+                                       "trust_domain = plant.example\n"
+                                       "[log]\n"
+                                       "level = warn\n"
+                                       "format = json\n"
+                                       "debug = store,tls\n"
+                                       "[admin]\n"
+                                       "listen = [::1]:9901\n"
+                                       "socket_mode = 0600\n"
+                                       "debug = on\n";
+
+static void round_trip(const struct weft_config *cfg)
+{
+    struct sbuf shown, again;
+    struct config_errs errs;
+    sbuf_init(&shown);
+    sbuf_init(&again);
+    config_errs_init(&errs);
+    config_show(cfg, &shown);
+    assert_false(shown.oom);
+    struct weft_config *back = config_parse_string(cfg->source, sbuf_str(&shown), &errs);
+    if (!back) {
+        struct sbuf m;
+        sbuf_init(&m);
+        config_errs_format(&errs, &m);
+        fail_msg("config show output does not parse:\n%s\n---\n%s", sbuf_str(&shown), sbuf_str(&m));
+    }
+    assert_int_equal(config_diff(cfg, back, NULL, NULL), 0);
+    config_show(back, &again);
+    assert_string_equal(sbuf_str(&shown), sbuf_str(&again));
+    config_free(back);
+    config_errs_deinit(&errs);
+    sbuf_deinit(&shown);
+    sbuf_deinit(&again);
+}
+
+static void test_show(void **state)
+{
+    (void)state;
+    struct weft_config *cfg = parse_ok(custom_text);
+    struct sbuf out;
+    sbuf_init(&out);
+    config_show(cfg, &out);
+    assert_string_equal(sbuf_str(&out), "; weft config, effective values (from t.ini)\n"
+                                        "\n"
+                                        "[node]\n"
+                                        "name = gw-07\n"
+                                        "data_dir = /var/lib/weft\n"
+                                        "trust_domain = plant.example\n"
+                                        "\n"
+                                        "[log]\n"
+                                        "level = warn\n"
+                                        "format = json\n"
+                                        "debug = store, tls\n"
+                                        "\n"
+                                        "[admin]\n"
+                                        "socket = /var/lib/weft/admin.sock\n"
+                                        "listen = [::1]:9901\n"
+                                        "socket_mode = 0600\n"
+                                        "debug = true\n");
+    round_trip(cfg);
+    config_free(cfg);
+
+    /* Defaults: every key listed, unset ones empty. */
+    struct config_errs errs;
+    config_errs_init(&errs);
+    cfg = config_load_default(&errs);
+    assert_non_null(cfg);
+    sbuf_reset(&out);
+    config_show(cfg, &out);
+    for (size_t i = 0; i < config_keys_count; i++) {
+        char needle[64];
+        snprintf(needle, sizeof(needle), "\n%s =", config_keys[i].name);
+        assert_non_null(strstr(sbuf_str(&out), needle));
+    }
+    assert_non_null(strstr(sbuf_str(&out), "\nlisten =\n"));
+    assert_non_null(strstr(sbuf_str(&out), "\n[log]\nlevel = info\nformat = text\ndebug =\n"));
+    round_trip(cfg);
+    config_free(cfg);
+    config_errs_deinit(&errs);
+
+    /* Values as long as a line allows still round-trip. */
+    char big[256], text[512];
+    snprintf(text, sizeof(text), "[node]\ndata_dir=/%s\n[admin]\nsocket = /s\n",
+             fill(big, 'q', 197 - 10));
+    cfg = parse_ok(text);
+    round_trip(cfg);
+    config_free(cfg);
+    sbuf_deinit(&out);
+}
+
+static void test_diff(void **state)
+{
+    (void)state;
+    struct weft_config *a = parse_ok(custom_text);
+    struct weft_config *b = parse_ok(custom_text);
+    struct sbuf changed, restart;
+    sbuf_init(&changed);
+    sbuf_init(&restart);
+    assert_int_equal(config_diff(a, b, &changed, &restart), 0);
+    assert_string_equal(sbuf_str(&changed), "");
+    assert_string_equal(sbuf_str(&restart), "");
+    config_free(b);
+
+    /* Only reloadable keys changed. */
+    b = parse_ok("[node]\nname = gw-07\ndata_dir = /var/lib/weft\ntrust_domain = plant.example\n"
+                 "[log]\nlevel = debug\nformat = json\ndebug =\n"
+                 "[admin]\nlisten = [::1]:9901\nsocket_mode = 0600\ndebug = on\n");
+    assert_int_equal(config_diff(a, b, &changed, &restart), 2);
+    assert_string_equal(sbuf_str(&changed), "log.level, log.debug");
+    assert_string_equal(sbuf_str(&restart), "");
+    config_free(b);
+
+    /* Restart keys (the computed socket follows data_dir). */
+    sbuf_reset(&changed);
+    b = parse_ok("[node]\nname = gw-08\ndata_dir = /srv/weft\ntrust_domain = plant.example\n"
+                 "[log]\nlevel = warn\nformat = text\ndebug = store, tls\n"
+                 "[admin]\nsocket_mode = 0600\ndebug = on\n");
+    assert_int_equal(config_diff(a, b, &changed, &restart), 5);
+    assert_string_equal(sbuf_str(&changed),
+                        "node.name, node.data_dir, log.format, admin.socket, admin.listen");
+    assert_string_equal(sbuf_str(&restart), "node.name, node.data_dir, admin.socket, admin.listen");
+    /* NULL sbufs: just the count. */
+    assert_int_equal(config_diff(a, b, NULL, NULL), 5);
+
+    /* The merged config keeps the running restart keys, takes the rest. */
+    assert_int_equal(config_reload_merge(b, a), 0);
+    assert_string_equal(b->node.name, "gw-07");
+    assert_string_equal(b->node.data_dir, "/var/lib/weft");
+    assert_string_equal(b->admin.socket, "/var/lib/weft/admin.sock");
+    assert_string_equal(b->admin.listen, "[::1]:9901");
+    assert_int_equal(b->log.format, LOG_FORMAT_TEXT);
+    sbuf_reset(&changed);
+    sbuf_reset(&restart);
+    assert_int_equal(config_diff(a, b, &changed, &restart), 1);
+    assert_string_equal(sbuf_str(&changed), "log.format");
+    assert_string_equal(sbuf_str(&restart), "");
+    config_free(a);
+    config_free(b);
+    sbuf_deinit(&changed);
+    sbuf_deinit(&restart);
+}
+
+/* ---- the reference files ----------------------------------------------- */
+
+/* Every "key =" line of weft.ini, set or commented out, as "section.key". */
+static bool ini_mentions(const char *text, const char *section, const char *key)
+{
+    char cur[64] = "";
+    const char *line = text;
+    while (line && *line) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        const char *s = line;
+        while (len && (*s == ' ' || *s == '\t')) {
+            s++;
+            len--;
+        }
+        if (len && *s == '[') {
+            const char *rb = memchr(s, ']', len);
+            if (rb && (size_t)(rb - s - 1) < sizeof(cur)) {
+                memcpy(cur, s + 1, (size_t)(rb - s - 1));
+                cur[rb - s - 1] = '\0';
+            }
+        } else {
+            while (len && (*s == ';' || *s == '#' || *s == ' ')) {
+                s++;
+                len--;
+            }
+            size_t kl = strlen(key);
+            if (strcmp(cur, section) == 0 && len > kl && strncmp(s, key, kl) == 0) {
+                const char *r = s + kl;
+                while (*r == ' ')
+                    r++;
+                if (*r == '=')
+                    return true;
+            }
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+/*
+ * weft.ini with every commented-out key (";key = default", no blank after
+ * the ';') made live: the defaults it documents, as a config of their own.
+ * shown[i] tells which rows were commented out (and so claim a default).
+ */
+static char *uncomment_keys(const char *text, bool *shown)
+{
+    struct sbuf out;
+    const char *line = text;
+    char cur[64] = "";
+    sbuf_init(&out);
+    while (line && *line) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) + 1 : strlen(line);
+        bool key = false;
+        if (line[0] == '[') {
+            const char *rb = strchr(line, ']');
+            if (rb && (size_t)(rb - line - 1) < sizeof(cur)) {
+                memcpy(cur, line + 1, (size_t)(rb - line - 1));
+                cur[rb - line - 1] = '\0';
+            }
+        } else if (line[0] == ';') {
+            for (size_t i = 0; i < config_keys_count && !key; i++) {
+                size_t kl = strlen(config_keys[i].name);
+                const char *r = line + 1 + kl;
+                if (strcmp(config_keys[i].section, cur) != 0 ||
+                    strncmp(line + 1, config_keys[i].name, kl) != 0)
+                    continue;
+                while (*r == ' ')
+                    r++;
+                key = shown[i] = *r == '=';
+            }
+        }
+        sbuf_append(&out, key ? line + 1 : line, key ? len - 1 : len);
+        line = end ? end + 1 : NULL;
+    }
+    char *s = strdup(sbuf_str(&out));
+    sbuf_deinit(&out);
+    return s;
+}
+
+static void test_reference_config(void **state)
+{
+    (void)state;
+    char *text = read_source_file("configs/weft.ini");
+    if (!text)
+        skip();
+    for (size_t i = 0; i < config_keys_count; i++) {
+        const struct config_key *k = &config_keys[i];
+        if (!ini_mentions(text, k->section, k->name))
+            fail_msg("configs/weft.ini does not mention [%s] %s", k->section, k->name);
+    }
+
+    /* The defaults it shows (commented-out keys) are the real ones. */
+    bool shown[CONFIG_KEYS_MAX] = {false};
+    char *live = uncomment_keys(text, shown);
+    struct weft_config *cfg_shown = parse_ok(live);
+    struct weft_config *def = parse_ok("");
+    for (size_t i = 0; i < config_keys_count; i++) {
+        const struct config_key *k = &config_keys[i];
+        if (shown[i] &&
+            !config_value_equal(k, config_field_const(def, k), config_field_const(cfg_shown, k)))
+            fail_msg("configs/weft.ini shows a wrong default for %s.%s", k->section, k->name);
+    }
+    config_free(cfg_shown);
+    config_free(def);
+    free(live);
+    free(text);
+
+    struct config_errs errs;
+    struct sbuf m;
+    char path[1024];
+    config_errs_init(&errs);
+    sbuf_init(&m);
+    snprintf(path, sizeof(path), "%s/configs/weft.ini", getenv("WEFT_SOURCE_DIR"));
+    struct weft_config *cfg = config_load_file(path, &errs);
+    config_errs_format(&errs, &m);
+    if (!cfg)
+        fail_msg("configs/weft.ini does not parse:\n%s", sbuf_str(&m));
+    config_free(cfg);
+    sbuf_deinit(&m);
+    config_errs_deinit(&errs);
+}
+
+static void test_reference_docs(void **state)
+{
+    (void)state;
+    char *text = read_source_file("docs/configuration.md");
+    if (!text)
+        skip();
+    for (size_t i = 0; i < config_keys_count; i++) {
+        char needle[128];
+        snprintf(needle, sizeof(needle), "`%s.%s`", config_keys[i].section, config_keys[i].name);
+        if (!strstr(text, needle))
+            fail_msg("docs/configuration.md does not document %s", needle);
+    }
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_schema_is_consistent),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_every_key_set),
+        cmocka_unit_test(test_values_good),
+        cmocka_unit_test(test_values_bad),
+        cmocka_unit_test(test_type_duration),
+        cmocka_unit_test(test_type_size),
+        cmocka_unit_test(test_type_int),
+        cmocka_unit_test(test_unknown_section_and_key),
+        cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_syntax_errors),
+        cmocka_unit_test(test_line_counting),
+        cmocka_unit_test(test_long_lines),
+        cmocka_unit_test(test_many_errors_one_pass),
+        cmocka_unit_test(test_socket_path_length),
+        cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_errs_format),
+        cmocka_unit_test(test_show),
+        cmocka_unit_test(test_diff),
+        cmocka_unit_test(test_reference_config),
+        cmocka_unit_test(test_reference_docs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
