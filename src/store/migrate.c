@@ -1,0 +1,80 @@
+#include "store/migrate.h"
+
+#include "core/log.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+/*
+ * Append-only: never edit a shipped step, add the next one. Index i holds the
+ * SQL that takes the schema from version i to i + 1.
+ */
+static const char *const migrations[] = {
+    /* 0 -> 1: the base. meta holds node-level facts (node id, boot count). */
+    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE debug_writes (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL,"
+    "  value TEXT NOT NULL, written_ms INTEGER NOT NULL);",
+};
+
+int migrate_latest(void)
+{
+    return (int)(sizeof(migrations) / sizeof(migrations[0]));
+}
+
+static int exec(sqlite3 *db, const char *sql, struct weft_err *e)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        err_set(e, "%s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_version(sqlite3 *db, int *version, struct weft_err *e)
+{
+    sqlite3_stmt *stmt;
+    if (sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &stmt, NULL) !=
+        SQLITE_OK)
+        return err_set(e, "reading schema version: %s", sqlite3_errmsg(db));
+    int rc = sqlite3_step(stmt);
+    *version = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW ? 0 : err_set(e, "reading schema version: %s", sqlite3_errmsg(db));
+}
+
+int migrate_run(sqlite3 *db, int *version, struct weft_err *e)
+{
+    if (exec(db,
+             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY NOT NULL,"
+             " applied_ms INTEGER NOT NULL)",
+             e) != 0)
+        return err_prefix(e, "creating schema_version");
+    if (read_version(db, version, e) != 0)
+        return -1;
+    if (*version > migrate_latest())
+        return err_set(e,
+                       "database schema version %d is newer than this weft knows (%d): "
+                       "downgrading is not supported",
+                       *version, migrate_latest());
+    while (*version < migrate_latest()) {
+        int next = *version + 1;
+        char bump[160];
+        if (exec(db, "BEGIN IMMEDIATE", e) != 0)
+            return err_prefix(e, "migration to %d", next);
+        snprintf(bump, sizeof(bump),
+                 "INSERT INTO schema_version (version, applied_ms) VALUES (%d, "
+                 "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
+                 next);
+        if (exec(db, migrations[*version], e) != 0 || exec(db, bump, e) != 0) {
+            exec(db, "ROLLBACK", NULL);
+            return err_prefix(e, "migration to schema version %d", next);
+        }
+        if (exec(db, "COMMIT", e) != 0)
+            return err_prefix(e, "migration to %d", next);
+        log_info(LOG_STORE, "schema migrated to version %d", next);
+        *version = next;
+    }
+    return 0;
+}
