@@ -1,0 +1,341 @@
+#include "admin/admin.h"
+
+#include "core/json.h"
+#include "core/log.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include <sys/queue.h>
+#include <event2/listener.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* The API is small JSON: 1 MiB bodies are plenty and cap what a client can
+ * make us buffer; 8 KiB of headers; a client idle for 30 s is dropped. */
+#define ADMIN_MAX_BODY (1 << 20)
+#define ADMIN_MAX_HEADERS 8192
+#define ADMIN_TIMEOUT_S 30
+#define ADMIN_MAX_ROUTES 32
+
+struct admin_route_ent {
+    enum admin_method method;
+    char *path;
+    admin_handler_fn fn;
+    void *ud;
+};
+
+struct admin {
+    struct event_base *base;
+    struct evhttp *http;
+    char *socket_path; /* unlinked at free */
+    struct admin_route_ent routes[ADMIN_MAX_ROUTES];
+    int nroutes;
+    uint64_t requests;
+    uint64_t errors;
+};
+
+static const char *method_name(enum admin_method m)
+{
+    static const char *const names[] = {"GET", "POST", "PUT", "DELETE"};
+    return names[m];
+}
+
+static int method_from_evhttp(enum evhttp_cmd_type t, enum admin_method *m)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET:
+        *m = ADMIN_GET;
+        return 0;
+    case EVHTTP_REQ_POST:
+        *m = ADMIN_POST;
+        return 0;
+    case EVHTTP_REQ_PUT:
+        *m = ADMIN_PUT;
+        return 0;
+    case EVHTTP_REQ_DELETE:
+        *m = ADMIN_DELETE;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static void admin_reply(struct evhttp_request *req, int status, const char *body, size_t len)
+{
+    struct evbuffer *out = evbuffer_new();
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (out) {
+        evbuffer_add(out, body, len);
+        evbuffer_add(out, "\n", 1);
+    }
+    evhttp_send_reply(req, status, NULL, out);
+    if (out)
+        evbuffer_free(out);
+}
+
+static void admin_reply_error(struct evhttp_request *req, int status, const char *msg)
+{
+    struct sbuf b;
+    struct json_w w;
+    sbuf_init(&b);
+    json_w_init(&w, &b);
+    json_obj_begin(&w);
+    json_kv_str(&w, "error", msg);
+    json_obj_end(&w);
+    admin_reply(req, status, sbuf_str(&b), b.len);
+    sbuf_deinit(&b);
+}
+
+static void admin_dispatch(struct evhttp_request *req, void *arg)
+{
+    struct admin *a = arg;
+    struct admin_req r = {0};
+    struct weft_err e = {{0}};
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
+    char *path = NULL;
+    bool path_known = false;
+    int status;
+
+    a->requests++;
+    if (!raw_path || !*raw_path)
+        raw_path = "/";
+    path = evhttp_uridecode(raw_path, 0, NULL);
+    if (!path) {
+        a->errors++;
+        admin_reply_error(req, 400, "bad path");
+        return;
+    }
+    if (method_from_evhttp(evhttp_request_get_command(req), &r.method) != 0) {
+        a->errors++;
+        admin_reply_error(req, 405, "method not allowed");
+        free(path);
+        return;
+    }
+    for (int i = 0; i < a->nroutes; i++) {
+        struct admin_route_ent *rt = &a->routes[i];
+        if (strcmp(rt->path, path) != 0)
+            continue;
+        path_known = true;
+        if (rt->method != r.method)
+            continue;
+
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        size_t len = evbuffer_get_length(in);
+        char *body = malloc(len + 1);
+        if (!body) {
+            admin_reply_error(req, 503, "out of memory");
+            free(path);
+            return;
+        }
+        evbuffer_copyout(in, body, len);
+        body[len] = '\0';
+        r.path = path;
+        r.query = uri ? evhttp_uri_get_query(uri) : NULL;
+        r.body = body;
+        r.body_len = len;
+
+        struct sbuf out;
+        sbuf_init(&out);
+        status = rt->fn(rt->ud, &r, &out, &e);
+        if (out.oom) {
+            admin_reply_error(req, 503, "out of memory");
+        } else if (status >= 400 && out.len == 0) {
+            a->errors++;
+            admin_reply_error(req, status, err_is_set(&e) ? e.msg : "request failed");
+        } else {
+            admin_reply(req, status, sbuf_str(&out), out.len);
+        }
+        log_debug(LOG_ADMIN, "%s %s -> %d", method_name(r.method), path, status);
+        sbuf_deinit(&out);
+        free(body);
+        free(path);
+        return;
+    }
+    a->errors++;
+    if (path_known)
+        admin_reply_error(req, 405, "method not allowed");
+    else
+        admin_reply_error(req, 404, "no such endpoint");
+    free(path);
+}
+
+/* Is someone serving on this unix socket path? */
+static bool admin_socket_alive(const struct sockaddr_un *sa)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool alive = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+    close(fd);
+    return alive;
+}
+
+static int admin_listen_unix(struct admin *a, const char *path, unsigned mode, struct weft_err *e)
+{
+    struct sockaddr_un sa;
+    struct stat st;
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return err_set(e, "admin socket path too long (max %zu bytes): %s", sizeof(sa.sun_path) - 1,
+                       path);
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path));
+
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return err_set(e, "admin socket %s exists and is not a socket", path);
+        if (admin_socket_alive(&sa))
+            return err_set(e, "admin socket %s is served by another process", path);
+        unlink(path); /* stale, from an agent that died */
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return err_set(e, "admin socket: %s", strerror(errno));
+    /* Create it with no access for anyone else, then widen to the mode. */
+    mode_t old = umask(0177);
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (rc != 0 || chmod(path, (mode_t)mode) != 0 || listen(fd, 64) != 0) {
+        err_set(e, "admin socket %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    a->socket_path = strdup(path);
+    struct evconnlistener *l = evconnlistener_new(
+        a->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    if (!l || !a->socket_path) {
+        if (l)
+            evconnlistener_free(l);
+        else
+            close(fd);
+        return err_set(e, "admin socket %s: cannot listen", path);
+    }
+    if (!evhttp_bind_listener(a->http, l)) {
+        evconnlistener_free(l);
+        return err_set(e, "admin socket %s: cannot serve", path);
+    }
+    return 0;
+}
+
+/* "127.0.0.1:9901" or "[::1]:9901"; config/ has validated it as loopback. */
+static int admin_listen_tcp(struct admin *a, const char *listen_addr, struct weft_err *e)
+{
+    char host[256];
+    const char *colon = strrchr(listen_addr, ':');
+    if (!colon || (size_t)(colon - listen_addr) >= sizeof(host))
+        return err_set(e, "admin listen address '%s': expected host:port", listen_addr);
+    size_t hl = (size_t)(colon - listen_addr);
+    memcpy(host, listen_addr, hl);
+    host[hl] = '\0';
+    if (host[0] == '[' && hl >= 2 && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 1 || port > 65535)
+        return err_set(e, "admin listen address '%s': bad port", listen_addr);
+    if (!evhttp_bind_socket_with_handle(a->http, host, (unsigned short)port))
+        return err_set(e, "admin listen %s: %s", listen_addr, strerror(errno));
+    return 0;
+}
+
+struct admin *admin_new(struct event_base *base, const struct config_admin *cfg, struct weft_err *e)
+{
+    struct admin *a = calloc(1, sizeof(*a));
+    if (!a) {
+        err_set(e, "out of memory");
+        return NULL;
+    }
+    a->base = base;
+    a->http = evhttp_new(base);
+    if (!a->http) {
+        err_set(e, "evhttp_new failed");
+        free(a);
+        return NULL;
+    }
+    evhttp_set_max_body_size(a->http, ADMIN_MAX_BODY);
+    evhttp_set_max_headers_size(a->http, ADMIN_MAX_HEADERS);
+    evhttp_set_timeout(a->http, ADMIN_TIMEOUT_S);
+    evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                            EVHTTP_REQ_DELETE);
+    evhttp_set_gencb(a->http, admin_dispatch, a);
+    if (admin_listen_unix(a, cfg->socket, cfg->socket_mode, e) != 0 ||
+        (cfg->listen && *cfg->listen && admin_listen_tcp(a, cfg->listen, e) != 0)) {
+        admin_free(a);
+        return NULL;
+    }
+    log_info(LOG_ADMIN, "admin API on %s%s%s", cfg->socket,
+             cfg->listen && *cfg->listen ? " and " : "", cfg->listen ? cfg->listen : "");
+    return a;
+}
+
+void admin_free(struct admin *a)
+{
+    if (!a)
+        return;
+    if (a->http)
+        evhttp_free(a->http);
+    if (a->socket_path) {
+        unlink(a->socket_path);
+        free(a->socket_path);
+    }
+    for (int i = 0; i < a->nroutes; i++)
+        free(a->routes[i].path);
+    free(a);
+}
+
+int admin_route(struct admin *a, enum admin_method m, const char *path, admin_handler_fn fn,
+                void *ud)
+{
+    if (a->nroutes >= ADMIN_MAX_ROUTES)
+        return -1;
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    a->routes[a->nroutes++] = (struct admin_route_ent){m, p, fn, ud};
+    return 0;
+}
+
+uint64_t admin_requests(const struct admin *a)
+{
+    return a->requests;
+}
+
+uint64_t admin_errors(const struct admin *a)
+{
+    return a->errors;
+}
+
+int admin_query_get(const char *query, const char *key, char *buf, size_t cap)
+{
+    struct evkeyvalq q;
+    int found = 0;
+    if (!query || cap == 0)
+        return 0;
+    TAILQ_INIT(&q);
+    if (evhttp_parse_query_str(query, &q) != 0) {
+        evhttp_clear_headers(&q);
+        return 0;
+    }
+    const char *v = evhttp_find_header(&q, key);
+    if (v) {
+        snprintf(buf, cap, "%s", v);
+        found = 1;
+    }
+    evhttp_clear_headers(&q);
+    return found;
+}

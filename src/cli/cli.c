@@ -1,0 +1,72 @@
+#include "cli/cli.h"
+
+#include "agent/agent.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct cli_cmd *const commands[] = {
+    &cli_cmd_agent,
+    &cli_cmd_status,
+    &cli_cmd_config,
+    &cli_cmd_version,
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void cli_print_overview(FILE *f)
+{
+    fprintf(f, "weft: a service mesh for edge machines, in one binary.\n\n"
+               "Usage: weft COMMAND [ARGS]\n\nCommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(f, "\n`weft COMMAND --help` for each command's options.\n"
+               "Exit codes: 0 ok, 1 failure (or invalid config), 2 usage error,\n"
+               "3 no agent answered on the admin socket.\n");
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int cli_usage(const struct cli_cmd *cmd, int to_stderr)
+{
+    fputs(cmd->usage, to_stderr ? stderr : stdout);
+    return to_stderr ? WEFT_EXIT_USAGE : WEFT_EXIT_OK;
+}
+
+int cli_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_print_overview(stderr);
+        return WEFT_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+        if (argc >= 3) {
+            for (size_t i = 0; i < NCOMMANDS; i++)
+                if (strcmp(argv[2], commands[i]->name) == 0)
+                    return cli_usage(commands[i], 0);
+        }
+        cli_print_overview(stdout);
+        return WEFT_EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0)
+        return cmd_version(1, argv + 1);
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(name, commands[i]->name) == 0) {
+            if (cli_wants_help(argc - 1, argv + 1))
+                return cli_usage(commands[i], 0);
+            return commands[i]->run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "weft: unknown command '%s'\n\n", name);
+    cli_print_overview(stderr);
+    return WEFT_EXIT_USAGE;
+}

@@ -1,0 +1,33 @@
+/*
+ * cli: the `weft` command line. main() hands argv to cli_main(), which finds
+ * the subcommand in one table. Every subcommand has --help; exit codes are
+ * enum weft_exit (agent/agent.h), documented in docs/cli.md.
+ */
+#ifndef WEFT_CLI_H
+#define WEFT_CLI_H
+
+#include "core/sbuf.h"
+
+/* One subcommand: argv[0] is the subcommand's own name. */
+struct cli_cmd {
+    const char *name;
+    const char *summary;
+    const char *usage; /* full --help text */
+    int (*run)(int argc, char **argv);
+};
+
+int cli_main(int argc, char **argv);
+
+/* True if argv has -h or --help before a "--". */
+int cli_wants_help(int argc, char **argv);
+/* Print usage to stdout (help asked) and return 0, or to stderr and return 2. */
+int cli_usage(const struct cli_cmd *cmd, int to_stderr);
+
+int cmd_agent(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+
+extern const struct cli_cmd cli_cmd_agent, cli_cmd_version, cli_cmd_config, cli_cmd_status;
+
+#endif

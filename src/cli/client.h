@@ -1,0 +1,32 @@
+/*
+ * client: how a `weft` subcommand reaches its agent's admin API.
+ *
+ * The target is found in this order: --admin ADDR, else $WEFT_ADMIN, else the
+ * [admin] socket of -c FILE, else the default (./weft-data/admin.sock). ADDR is
+ * a unix socket path, or host:port for the optional loopback TCP listener.
+ * Requests are blocking HTTP/1.1 with Connection: close and a time limit.
+ */
+#ifndef WEFT_CLI_CLIENT_H
+#define WEFT_CLI_CLIENT_H
+
+#include "core/err.h"
+#include "core/sbuf.h"
+
+#define CLIENT_TIMEOUT_MS 10000
+
+/**
+ * Resolve the admin address from the flags (either may be NULL) into buf.
+ * Returns 0, or -1 with a message (e.g. the config file is invalid).
+ */
+int client_target(const char *admin_flag, const char *config_flag, char *buf, size_t cap,
+                  struct weft_err *e);
+
+/**
+ * One request. Fills *status and the response body. Returns 0 when an HTTP
+ * response arrived (whatever its status), -1 if the agent could not be
+ * reached or answered garbage (message in e).
+ */
+int client_request(const char *target, const char *method, const char *path, const char *body,
+                   int *status, struct sbuf *resp, struct weft_err *e);
+
+#endif
