@@ -1,6 +1,8 @@
 #include "cli/client.h"
 
+#include "agent/agent.h"
 #include "config/config.h"
+#include "core/jsonv.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -197,4 +199,34 @@ out:
     sbuf_deinit(&req);
     sbuf_deinit(&raw);
     return rc;
+}
+
+int client_call(const char *admin_flag, const char *config_flag, const char *method,
+                const char *path, const char *body, struct sbuf *resp, struct jsonv **out)
+{
+    char target[512];
+    struct weft_err e = {{0}};
+    int status = 0;
+    *out = NULL;
+    if (client_target(admin_flag, config_flag, target, sizeof(target), &e) != 0) {
+        fprintf(stderr, "weft: %s\n", e.msg);
+        return WEFT_EXIT_FAIL;
+    }
+    if (client_request(target, method, path, body, &status, resp, &e) != 0) {
+        fprintf(stderr, "weft: %s\n", e.msg);
+        return WEFT_EXIT_UNREACHABLE;
+    }
+    struct jsonv *v = jsonv_parse(sbuf_str(resp), resp->len, &e);
+    if (status < 200 || status > 299) {
+        fprintf(stderr, "weft: the agent answered %d: %s\n", status,
+                v ? jsonv_str(jsonv_get(v, "error"), sbuf_str(resp)) : sbuf_str(resp));
+        jsonv_free(v);
+        return WEFT_EXIT_FAIL;
+    }
+    if (!v) {
+        fprintf(stderr, "weft: unreadable reply from the agent: %s\n", e.msg);
+        return WEFT_EXIT_FAIL;
+    }
+    *out = v;
+    return WEFT_EXIT_OK;
 }

@@ -29,4 +29,17 @@ int client_target(const char *admin_flag, const char *config_flag, char *buf, si
 int client_request(const char *target, const char *method, const char *path, const char *body,
                    int *status, struct sbuf *resp, struct weft_err *e);
 
+struct jsonv;
+
+/**
+ * What every client subcommand does: find the agent (client_target), send
+ * one request, read a JSON reply. On success returns 0 (WEFT_EXIT_OK) with
+ * the parsed reply in *out (caller frees with jsonv_free) and the raw body
+ * in resp. Otherwise prints why to stderr and returns the exit code:
+ * WEFT_EXIT_FAIL (bad config, an error status, an unreadable reply) or
+ * WEFT_EXIT_UNREACHABLE (no agent answered).
+ */
+int client_call(const char *admin_flag, const char *config_flag, const char *method,
+                const char *path, const char *body, struct sbuf *resp, struct jsonv **out);
+
 #endif

@@ -49,32 +49,12 @@ static int config_check(int argc, char **argv)
 
 static int config_show_running(const char *admin, const char *config)
 {
-    char target[512];
-    struct weft_err e = {{0}};
     struct sbuf resp;
-    int status = 0;
-    if (client_target(admin, config, target, sizeof(target), &e) != 0) {
-        fprintf(stderr, "weft: %s\n", e.msg);
-        return WEFT_EXIT_FAIL;
-    }
+    struct jsonv *v;
     sbuf_init(&resp);
-    if (client_request(target, "GET", "/v1/config", NULL, &status, &resp, &e) != 0) {
-        fprintf(stderr, "weft: %s\n", e.msg);
-        sbuf_deinit(&resp);
-        return WEFT_EXIT_UNREACHABLE;
-    }
-    int rc = WEFT_EXIT_OK;
-    struct jsonv *v = jsonv_parse(sbuf_str(&resp), resp.len, &e);
-    if (!v) {
-        fprintf(stderr, "weft: unreadable reply from the agent: %s\n", e.msg);
-        rc = WEFT_EXIT_FAIL;
-    } else if (status != 200) {
-        fprintf(stderr, "weft: the agent answered %d: %s\n", status,
-                jsonv_str(jsonv_get(v, "error"), "?"));
-        rc = WEFT_EXIT_FAIL;
-    } else {
+    int rc = client_call(admin, config, "GET", "/v1/config", NULL, &resp, &v);
+    if (rc == WEFT_EXIT_OK)
         fputs(jsonv_str(jsonv_get(v, "text"), ""), stdout);
-    }
     jsonv_free(v);
     sbuf_deinit(&resp);
     return rc;

@@ -19,12 +19,29 @@ const struct cli_cmd cli_cmd_status = {
     "Exit: 0 ok, 1 the agent answered with an error, 3 no agent answered.\n",
     cmd_status};
 
+/* "41.2 KiB": sizes for people, one decimal. */
+static void status_human_size(int64_t bytes, char *buf, size_t cap)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, cap, "%lld B", (long long)bytes);
+    else
+        snprintf(buf, cap, "%.1f %s", v, units[u]);
+}
+
 static void status_print(const struct jsonv *v)
 {
     char up[64], size[64];
-    units_format_duration(jsonv_int(jsonv_get(v, "uptime_ms"), 0) / 1000 * 1000, up, sizeof(up));
-    units_format_size((uint64_t)jsonv_int(jsonv_path(v, "store.size_bytes"), 0), size,
-                      sizeof(size));
+    int64_t up_ms = jsonv_int(jsonv_get(v, "uptime_ms"), 0);
+    /* Whole seconds once past one; "0" reads oddly for a fresh agent. */
+    units_format_duration(up_ms >= 1000 ? up_ms / 1000 * 1000 : up_ms, up, sizeof(up));
+    status_human_size(jsonv_int(jsonv_path(v, "store.size_bytes"), 0), size, sizeof(size));
     printf("node:       %s (id %s)\n", jsonv_str(jsonv_get(v, "node"), "?"),
            jsonv_str(jsonv_get(v, "node_id"), "?"));
     printf("trust:      %s\n", jsonv_str(jsonv_get(v, "trust_domain"), "?"));
@@ -59,9 +76,7 @@ int cmd_status(int argc, char **argv)
                                          {"config", required_argument, NULL, 'c'},
                                          {NULL, 0, NULL, 0}};
     const char *admin = NULL, *config = NULL;
-    int json = 0, c, status = 0;
-    char target[512];
-    struct weft_err e = {{0}};
+    int json = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
         if (c == 'j')
@@ -75,30 +90,15 @@ int cmd_status(int argc, char **argv)
     }
     if (optind != argc)
         return cli_usage(&cli_cmd_status, 1);
-    if (client_target(admin, config, target, sizeof(target), &e) != 0) {
-        fprintf(stderr, "weft: %s\n", e.msg);
-        return WEFT_EXIT_FAIL;
-    }
     struct sbuf resp;
+    struct jsonv *v;
     sbuf_init(&resp);
-    if (client_request(target, "GET", "/v1/status", NULL, &status, &resp, &e) != 0) {
-        fprintf(stderr, "weft: %s\n", e.msg);
-        sbuf_deinit(&resp);
-        return WEFT_EXIT_UNREACHABLE;
-    }
-    int rc = WEFT_EXIT_OK;
-    struct jsonv *v = jsonv_parse(sbuf_str(&resp), resp.len, &e);
-    if (status != 200) {
-        fprintf(stderr, "weft: the agent answered %d: %s\n", status,
-                v ? jsonv_str(jsonv_get(v, "error"), sbuf_str(&resp)) : sbuf_str(&resp));
-        rc = WEFT_EXIT_FAIL;
-    } else if (json) {
-        fputs(sbuf_str(&resp), stdout);
-    } else if (!v) {
-        fprintf(stderr, "weft: unreadable reply from the agent: %s\n", e.msg);
-        rc = WEFT_EXIT_FAIL;
-    } else {
-        status_print(v);
+    int rc = client_call(admin, config, "GET", "/v1/status", NULL, &resp, &v);
+    if (rc == WEFT_EXIT_OK) {
+        if (json)
+            fputs(sbuf_str(&resp), stdout);
+        else
+            status_print(v);
     }
     jsonv_free(v);
     sbuf_deinit(&resp);
