@@ -1,5 +1,6 @@
 #include "admin/admin.h"
 
+#include "core/addr.h"
 #include "core/json.h"
 #include "core/log.h"
 
@@ -230,26 +231,29 @@ static int admin_listen_unix(struct admin *a, const char *path, unsigned mode, s
     return 0;
 }
 
-/* "127.0.0.1:9901" or "[::1]:9901"; config/ has validated it as loopback. */
+/* "127.0.0.1:9901" or "[::1]:9901"; config/ has validated it as loopback.
+ * We bind the socket ourselves: evhttp's own binding resolves names, which a
+ * static binary cannot do. */
 static int admin_listen_tcp(struct admin *a, const char *listen_addr, struct weft_err *e)
 {
-    char host[256];
-    const char *colon = strrchr(listen_addr, ':');
-    if (!colon || (size_t)(colon - listen_addr) >= sizeof(host))
-        return err_set(e, "admin listen address '%s': expected host:port", listen_addr);
-    size_t hl = (size_t)(colon - listen_addr);
-    memcpy(host, listen_addr, hl);
-    host[hl] = '\0';
-    if (host[0] == '[' && hl >= 2 && host[hl - 1] == ']') {
-        memmove(host, host + 1, hl - 2);
-        host[hl - 2] = '\0';
-    }
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 1 || port > 65535)
-        return err_set(e, "admin listen address '%s': bad port", listen_addr);
-    if (!evhttp_bind_socket_with_handle(a->http, host, (unsigned short)port))
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int one = 1;
+    if (addr_parse(listen_addr, &ss, &len, e) != 0)
+        return err_prefix(e, "admin listen");
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
         return err_set(e, "admin listen %s: %s", listen_addr, strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 64) != 0) {
+        err_set(e, "admin listen %s: %s", listen_addr, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!evhttp_accept_socket_with_handle(a->http, fd)) {
+        close(fd);
+        return err_set(e, "admin listen %s: cannot serve", listen_addr);
+    }
     return 0;
 }
 

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/addr.h"
 #include "core/clock.h"
 
 #define CLIENT_DEFAULT_SOCKET "./weft-data/admin.sock"
@@ -79,32 +79,17 @@ static int client_connect(const char *target, struct weft_err *e)
         }
         return fd;
     }
-    char host[256];
-    const char *colon = strrchr(target, ':');
-    size_t hl = (size_t)(colon - target);
-    if (hl >= sizeof(host))
-        return err_set(e, "bad admin address %s", target);
-    memcpy(host, target, hl);
-    host[hl] = '\0';
-    if (host[0] == '[' && hl >= 2 && host[hl - 1] == ']') {
-        memmove(host, host + 1, hl - 2);
-        host[hl - 2] = '\0';
-    }
-    struct addrinfo hints = {0}, *ai = NULL;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    int rc = getaddrinfo(host, colon + 1, &hints, &ai);
-    if (rc != 0)
-        return err_set(e, "admin address %s: %s", target, gai_strerror(rc));
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (addr_parse(target, &ss, &len, e) != 0)
+        return err_prefix(e, "admin address");
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) != 0) {
         err_set(e, "no agent at %s: %s", target, strerror(errno));
         if (fd >= 0)
             close(fd);
-        freeaddrinfo(ai);
         return -1;
     }
-    freeaddrinfo(ai);
     return fd;
 }
 
