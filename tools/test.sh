@@ -15,7 +15,7 @@
 #   mbedtls2    build-mbedtls2/:   RelWithDebInfo, dynamic, Debian 12's own
 #               mbedTLS 2.28; full ctest
 #   arm64       build-arm64/:      cross Release static, mbedTLS 3.6 for arm64;
-#               `weft version` and ctest -L unit under qemu-aarch64-static
+#               `weft version` and ctest -L "unit|fuzz-smoke" (unit tests and fuzz corpora) under qemu-aarch64-static
 #   armhf       build-armhf/:      the same for 32-bit ARM (qemu-arm-static);
 #               its mbedTLS 3.6 is trixie's source built for Debian 12's
 #               32-bit time_t (see tools/sysroot.sh)
@@ -168,7 +168,7 @@ stage_cross() {
     -DWEFT_MBEDTLS_PREFIX="$repo/.deps/mbedtls-3.6-$arch"
   check_binary "$arch" "$pattern.*statically linked|statically linked.*$pattern"
   "$qemu" -L "/usr/$triplet" "$repo/build-$arch/src/weft" version
-  run_ctest "$arch" -L unit
+  run_ctest "$arch" -L 'unit|fuzz-smoke'
 }
 stage_arm64() { stage_cross arm64 aarch64-linux-gnu qemu-aarch64-static 'ARM aarch64'; }
 stage_armhf() { stage_cross armhf arm-linux-gnueabihf qemu-arm-static 'ARM, EABI5'; }

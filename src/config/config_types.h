@@ -1,6 +1,6 @@
 /*
  * config_types: the typed configuration of one weft agent. One struct per
- * INI section; later issues add sections ([gossip], [proxy], ...). Strings
+ * INI section; later subsystems add sections ([gossip], [proxy], ...). Strings
  * are heap copies owned by the struct weft_config that holds them.
  */
 #ifndef WEFT_CONFIG_TYPES_H

@@ -60,6 +60,11 @@ static int parse_text(const struct config_key *k, const char *text, union config
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             return err_set(e, "'%s' contains a control character", text);
     }
+    /* "key =;x" gives ";x" (inih wants a blank before an inline comment);
+     * such a value could not be written back by config show, and is far more
+     * likely a misplaced comment than a real value. */
+    if (text[0] == ';' || text[0] == '#')
+        return err_set(e, "'%s': a value must not start with '%c'", text, text[0]);
     if (k->type == CONFIG_T_PATH && text[0] == '~')
         return err_set(e, "'%s': '~' is not expanded here; write the full path", text);
     if (k->type == CONFIG_T_ADDRESS) {

@@ -611,6 +611,17 @@ static void test_unknown_section_and_key(void **state)
     expect_errors("[nope]\nx = 1\n[log]\nbogus = 1\n", two, 2);
 }
 
+/* Found by fuzz_config: "key =;x" gave the value ";x", which config show
+ * could not write back (it became a comment). Such values are refused. */
+static void test_value_starting_with_comment_char(void **state)
+{
+    (void)state;
+    expect_error("[node]\ndata_dir =;x\n", "t.ini:2: node.data_dir: ';x': a value must not "
+                                           "start with ';' (a comment needs a blank before ';')");
+    expect_error("[admin]\nsocket =#x\n", "t.ini:2: admin.socket: '#x': a value must not start "
+                                          "with '#'");
+}
+
 static void test_duplicates(void **state)
 {
     (void)state;
@@ -1142,6 +1153,7 @@ int main(void)
         cmocka_unit_test(test_type_size),
         cmocka_unit_test(test_type_int),
         cmocka_unit_test(test_unknown_section_and_key),
+        cmocka_unit_test(test_value_starting_with_comment_char),
         cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_line_counting),
