@@ -82,8 +82,11 @@ static void agent_reload(struct weft *w)
         char *nl = strrchr(w->last_reload_error, '\n');
         if (nl && nl[1] == '\0')
             *nl = '\0';
-        log_error(LOG_CONFIG, "reload refused, keeping the running config (%zu error%s):\n%s",
-                  errs.n, errs.n == 1 ? "" : "s", w->last_reload_error);
+        /* One line per error: journald and log shippers read lines. */
+        log_error(LOG_CONFIG, "reload refused, keeping the running config (%zu error%s)", errs.n,
+                  errs.n == 1 ? "" : "s");
+        for (size_t i = 0; i < errs.n; i++)
+            log_error(LOG_CONFIG, "%s", errs.lines[i]);
         sbuf_deinit(&msg);
         config_errs_deinit(&errs);
         agent_notify("READY=1\nSTATUS=reload failed, running the previous config");
