@@ -5,7 +5,7 @@
 #
 #   (no flag)  host packages for the native build and the whole test suite:
 #              compiler, CMake, Debian 12's libevent 2.1 / inih 55 / SQLite /
-#              mbedTLS 2.28 / cmocka, and the tools the tests call (sqlite3,
+#              mbedTLS 2.28 / msgpack-c 4.0 / cmocka, and the tools the tests call (sqlite3,
 #              curl, python3, ip, ps, systemd-analyze, clang-format);
 #              then Debian 13 (trixie)'s libmbedtls-dev 3.6, unpacked into
 #              <repo>/.deps/mbedtls-3.6-<host arch> (for -DWEFT_MBEDTLS_PREFIX).
@@ -36,7 +36,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 base_pkgs=(
   build-essential cmake pkg-config
   libevent-dev libinih-dev libsqlite3-dev libmbedtls-dev libcmocka-dev
-  sqlite3 curl clang-format python3 iproute2 procps
+  libmsgpack-dev
+  sqlite3 curl openssl clang-format python3 iproute2 procps
   systemd file
   debian-archive-keyring
 )

@@ -43,6 +43,7 @@ struct admin {
     int nroutes;
     uint64_t requests;
     uint64_t errors;
+    struct log_ratelim refused_log; /* clients can trigger these: rate-limited */
 };
 
 static const char *method_name(enum admin_method m)
@@ -99,6 +100,20 @@ static void admin_reply_error(struct evhttp_request *req, int status, const char
     sbuf_deinit(&b);
 }
 
+/* A request we answer with an error: counted, logged at a limited rate. */
+static void admin_refuse(struct admin *a, struct evhttp_request *req, int status, const char *path,
+                         const char *msg)
+{
+    a->errors++;
+    enum admin_method m;
+    const char *mname = method_from_evhttp(evhttp_request_get_command(req), &m) == 0
+                            ? method_name(m)
+                            : "(other method)";
+    log_ratelim(&a->refused_log, LOG_LEVEL_WARN, LOG_ADMIN, "%s %s -> %d: %s", mname,
+                path ? path : "?", status, msg);
+    admin_reply_error(req, status, msg);
+}
+
 static void admin_dispatch(struct evhttp_request *req, void *arg)
 {
     struct admin *a = arg;
@@ -115,13 +130,11 @@ static void admin_dispatch(struct evhttp_request *req, void *arg)
         raw_path = "/";
     path = evhttp_uridecode(raw_path, 0, NULL);
     if (!path) {
-        a->errors++;
-        admin_reply_error(req, 400, "bad path");
+        admin_refuse(a, req, 400, NULL, "bad path");
         return;
     }
     if (method_from_evhttp(evhttp_request_get_command(req), &r.method) != 0) {
-        a->errors++;
-        admin_reply_error(req, 405, "method not allowed");
+        admin_refuse(a, req, 405, path, "method not allowed");
         free(path);
         return;
     }
@@ -154,8 +167,7 @@ static void admin_dispatch(struct evhttp_request *req, void *arg)
         if (out.oom) {
             admin_reply_error(req, 503, "out of memory");
         } else if (status >= 400 && out.len == 0) {
-            a->errors++;
-            admin_reply_error(req, status, err_is_set(&e) ? e.msg : "request failed");
+            admin_refuse(a, req, status, path, err_is_set(&e) ? e.msg : "request failed");
         } else {
             admin_reply(req, status, sbuf_str(&out), out.len);
         }
@@ -165,11 +177,8 @@ static void admin_dispatch(struct evhttp_request *req, void *arg)
         free(path);
         return;
     }
-    a->errors++;
-    if (path_known)
-        admin_reply_error(req, 405, "method not allowed");
-    else
-        admin_reply_error(req, 404, "no such endpoint");
+    admin_refuse(a, req, path_known ? 405 : 404, path,
+                 path_known ? "method not allowed" : "no such endpoint");
     free(path);
 }
 
@@ -265,6 +274,7 @@ struct admin *admin_new(struct event_base *base, const struct config_admin *cfg,
         return NULL;
     }
     a->base = base;
+    a->refused_log = (struct log_ratelim)LOG_RATELIM_INIT(10000, 5);
     a->http = evhttp_new(base);
     if (!a->http) {
         err_set(e, "evhttp_new failed");
