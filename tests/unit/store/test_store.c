@@ -12,6 +12,8 @@
 
 #include <sqlite3.h>
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +187,91 @@ static void test_unwritable_dir(void **state)
     assert_non_null(strstr(e.msg, "creating"));
 }
 
+/*
+ * Disk errors: SQLite's unix VFS lets a test replace its system calls
+ * (xSetSystemCall, as SQLite's own test_syscall.c does). Every write path
+ * the VFS may use (write, pwrite, pwrite64) fails with EIO once armed; a
+ * write that did not reach the disk must be reported as failed, never
+ * acknowledged, and the store must work again once the disk does.
+ */
+static bool g_fail_writes;
+static sqlite3_syscall_ptr g_real[3];
+static const char *const g_names[3] = {"write", "pwrite", "pwrite64"};
+
+static ssize_t fail_write(int fd, const void *buf, size_t n)
+{
+    if (g_fail_writes) {
+        errno = EIO;
+        return -1;
+    }
+    return ((ssize_t(*)(int, const void *, size_t))g_real[0])(fd, buf, n);
+}
+
+static ssize_t fail_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    if (g_fail_writes) {
+        errno = EIO;
+        return -1;
+    }
+    return ((ssize_t(*)(int, const void *, size_t, off_t))g_real[1])(fd, buf, n, off);
+}
+
+static ssize_t fail_pwrite64(int fd, const void *buf, size_t n, off_t off)
+{
+    if (g_fail_writes) {
+        errno = EIO;
+        return -1;
+    }
+    return ((ssize_t(*)(int, const void *, size_t, off_t))g_real[2])(fd, buf, n, off);
+}
+
+static void test_write_error_is_not_acknowledged(void **state)
+{
+    struct weft_err e = {{0}};
+    int64_t seq = 0;
+    sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
+    assert_non_null(vfs);
+    assert_non_null(vfs->xSetSystemCall);
+    sqlite3_syscall_ptr fakes[3] = {(sqlite3_syscall_ptr)fail_write,
+                                    (sqlite3_syscall_ptr)fail_pwrite,
+                                    (sqlite3_syscall_ptr)fail_pwrite64};
+    int replaced = 0;
+    for (int i = 0; i < 3; i++) {
+        g_real[i] = vfs->xGetSystemCall(vfs, g_names[i]);
+        if (g_real[i] && vfs->xSetSystemCall(vfs, g_names[i], fakes[i]) == SQLITE_OK)
+            replaced++;
+    }
+    assert_true(replaced > 0);
+
+    struct store *st = store_open(*state, &e);
+    assert_non_null(st);
+    assert_int_equal(store_debug_write(st, "before", "1", &seq, &e), 0);
+
+    g_fail_writes = true;
+    err_clear(&e);
+    assert_int_equal(store_debug_write(st, "lost", "2", &seq, &e), -1);
+    assert_non_null(strstr(e.msg, "write to"));
+    err_clear(&e);
+    assert_int_equal(store_meta_set(st, "k", "v", &e), -1);
+    g_fail_writes = false;
+
+    /* The disk is back: the same open store writes again. */
+    assert_int_equal(store_debug_write(st, "after", "3", &seq, &e), 0);
+    store_close(st);
+
+    /* Reopened: exactly what was acknowledged is there. */
+    st = store_open(*state, &e);
+    assert_non_null(st);
+    assert_int_equal(store_debug_count(st, &e), 2);
+    char buf[8];
+    assert_int_equal(store_meta_get(st, "k", buf, sizeof(buf), &e), 0);
+    store_close(st);
+
+    for (int i = 0; i < 3; i++)
+        if (g_real[i])
+            vfs->xSetSystemCall(vfs, g_names[i], g_real[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +282,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_refused_untouched, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_unwritable_dir, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_write_error_is_not_acknowledged, setup_dir,
+                                        teardown_dir),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
