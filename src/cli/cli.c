@@ -10,6 +10,7 @@ static const struct cli_cmd *const commands[] = {
     &cli_cmd_status,
     &cli_cmd_config,
     &cli_cmd_version,
+    &cli_cmd_ca,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

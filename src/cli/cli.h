@@ -27,7 +27,9 @@ int cmd_agent(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_ca(int argc, char **argv);
 
 extern const struct cli_cmd cli_cmd_agent, cli_cmd_version, cli_cmd_config, cli_cmd_status;
+extern const struct cli_cmd cli_cmd_ca;
 
 #endif

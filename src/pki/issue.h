@@ -1,0 +1,51 @@
+/*
+ * issue: leaf certificates (X509-SVIDs) for nodes and services.
+ *
+ * A leaf: ECDSA P-256 key (new for each certificate), X.509 v3, subject
+ * CN=<name>, EXACTLY ONE subjectAltName, the URI spiffe://TD/node/NAME or
+ * spiffe://TD/svc/NAME (no DNS names: peers are authenticated by SPIFFE ID,
+ * never by host name), keyUsage digitalSignature (critical),
+ * extendedKeyUsage serverAuth + clientAuth (every weft peer is both),
+ * basicConstraints CA:FALSE, authorityKeyIdentifier, a random positive
+ * 128-bit serial, validity from one minute ago for the lifetime asked. A leaf
+ * never outlives its CA.
+ *
+ * issue.c prepares the certificate; ca.c signs it (issue.c never sees the CA
+ * key).
+ */
+#ifndef WEFT_PKI_ISSUE_H
+#define WEFT_PKI_ISSUE_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/sbuf.h"
+#include "pki/ca.h"
+#include "pki/spiffe.h"
+
+/* DESIGN.md: nodes hold a long-lived credential, services short ones. */
+#define PKI_NODE_DAYS_DEFAULT 90
+#define PKI_SVC_HOURS_DEFAULT 24
+
+/** An issued leaf. Owns its buffers: pki_leaf_init() / pki_leaf_deinit(). */
+struct pki_leaf {
+    struct sbuf key_pem; /* the private key, PEM: wiped by pki_leaf_deinit */
+    struct sbuf crt_pem; /* the certificate, PEM */
+    char id[SPIFFE_ID_MAX + 1];
+    int64_t not_after; /* unix seconds */
+};
+
+/** Prepare an empty leaf (cannot fail). */
+void pki_leaf_init(struct pki_leaf *leaf);
+/** Wipe the key and release the buffers; safe after init alone. */
+void pki_leaf_deinit(struct pki_leaf *leaf);
+
+/**
+ * Issue a certificate for spiffe://<ca's trust domain>/<kind>/<name>, valid
+ * for lifetime_s seconds (> 0) from now, and no longer than the CA. Fills
+ * *out (init'ed by the caller). Returns 0, or -1 with a message in e.
+ */
+int pki_issue_leaf(struct pki_ca *ca, enum spiffe_kind kind, const char *name, int64_t lifetime_s,
+                   struct pki_leaf *out, struct weft_err *e);
+
+#endif
