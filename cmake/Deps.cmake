@@ -1,5 +1,7 @@
 # Dependencies, all from Debian's packages (tools/deps.sh installs them):
-#   libevent 2.1 (core + extra for evhttp), inih, SQLite, mbedTLS.
+#   libevent 2.1 (core + extra for evhttp), inih, SQLite, mbedTLS, msgpack-c
+#   (gossip/ only: memberlist's wire format; libmsgpack-dev 4.0 ships the C
+#   library as libmsgpackc).
 # Each becomes an INTERFACE target weft::<name> with SYSTEM includes.
 #
 # WEFT_STATIC prefers the .a archives. WEFT_MBEDTLS_PREFIX points at an
@@ -83,6 +85,7 @@ weft_find_dep(libevent event2/event.h LIBS event_extra event_core)
 weft_find_dep(inih ini.h LIBS inih)
 weft_find_dep(sqlite3 sqlite3.h LIBS sqlite3)
 target_link_libraries(weft_dep_sqlite3 INTERFACE Threads::Threads ${CMAKE_DL_LIBS} m)
+weft_find_dep(msgpack msgpack.h LIBS msgpackc)
 
 if(WEFT_MBEDTLS_PREFIX)
   weft_find_dep(mbedtls mbedtls/ssl.h LIBS mbedtls mbedx509 mbedcrypto

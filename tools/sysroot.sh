@@ -9,7 +9,8 @@
 #
 #   sysroot-ARCH/       Debian 12 (bookworm + bookworm-updates) -dev packages of
 #                       that architecture and the runtime libraries their .so
-#                       links point at: libevent, inih, SQLite, cmocka.
+#                       links point at: libevent, inih, SQLite, msgpack-c
+#                       (gossip/; libmsgpackc.a is linked), cmocka.
 #                       toolchains/*.cmake put it in CMAKE_FIND_ROOT_PATH.
 #   mbedtls-3.6-ARCH/   Debian 13 (trixie)'s libmbedtls-dev 3.6 (static archives
 #                       and headers only), for -DWEFT_MBEDTLS_PREFIX=. On armhf
@@ -58,6 +59,7 @@ sysroot_pkgs=(
   libevent-pthreads-2.1-7 libevent-openssl-2.1-7
   libinih-dev libinih1
   libsqlite3-dev libsqlite3-0
+  libmsgpack-dev libmsgpackc2
   libcmocka-dev libcmocka0
 )
 mbedtls_pkgs=(libmbedtls-dev)
