@@ -168,7 +168,7 @@ stage_cross() {
     -DWEFT_MBEDTLS_PREFIX="$repo/.deps/mbedtls-3.6-$arch"
   check_binary "$arch" "$pattern.*statically linked|statically linked.*$pattern"
   "$qemu" -L "/usr/$triplet" "$repo/build-$arch/src/weft" version
-  run_ctest "$arch" -L 'unit|fuzz-smoke'
+  run_ctest "$arch" -L 'unit|fuzz-smoke|sim'
 }
 stage_arm64() { stage_cross arm64 aarch64-linux-gnu qemu-aarch64-static 'ARM aarch64'; }
 stage_armhf() { stage_cross armhf arm-linux-gnueabihf qemu-arm-static 'ARM, EABI5'; }
