@@ -23,7 +23,7 @@
 #include "pki/ca.h"
 #include "pki/spiffe.h"
 
-/* DESIGN.md: nodes hold a long-lived credential, services short ones. */
+/* Nodes hold a long-lived credential, services short ones (docs/identity.md). */
 #define PKI_NODE_DAYS_DEFAULT 90
 #define PKI_SVC_HOURS_DEFAULT 24
 

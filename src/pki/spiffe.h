@@ -1,7 +1,7 @@
 /*
  * spiffe: weft's SPIFFE IDs, built and parsed in one place.
  *
- * weft issues exactly two shapes of ID (DESIGN.md "Identity and trust"):
+ * weft issues exactly two shapes of ID (docs/identity.md):
  *
  *     spiffe://TRUST-DOMAIN/node/NAME     a node (an edge gateway)
  *     spiffe://TRUST-DOMAIN/svc/NAME      a service identity

@@ -1,6 +1,6 @@
 /*
- * capture: the serf 0.9.4 captures of tests/data/serf-0.9.4/ (see the
- * README in /work/shared/interop): one line per UDP datagram or TCP segment,
+ * capture: the serf 0.9.4 captures of tests/data/serf-0.9.4/ (two stock
+ * serf agents on loopback): one line per UDP datagram or TCP segment,
  * "frame time proto sport dport hex". Loaded whole into memory for a test;
  * TCP segments are joined per direction into streams.
  */
