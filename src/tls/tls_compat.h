@@ -13,6 +13,15 @@
  *   - struct fields (e.g. mbedtls_x509_crt's ca_istrue): private in 3.x,
  *     reached through MBEDTLS_PRIVATE(); plain names in 2.28. Only tests read
  *     them (WEFT_MBEDTLS_PRIV).
+ *   - TLS versions: 3.x sets them with mbedtls_ssl_conf_{min,max}_tls_version
+ *     and offers TLS 1.3 (when MBEDTLS_SSL_PROTO_TLS1_3 is built in); 2.28
+ *     speaks TLS 1.2 at most and takes (major, minor) pairs;
+ *   - TLS 1.3 NewSessionTicket (3.x clients): ignored unless the client
+ *     asks for a signal, then mbedtls_ssl_read() returns
+ *     MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET once per ticket; 2.28
+ *     has no such code (TLS 1.2 tickets arrive inside the handshake);
+ *   - TLS 1.3 ciphersuite IDs exist in 3.x only;
+ *   - mbedtls_ssl_is_handshake_over() is 3.x only (2.28: the state field).
  * Not a difference, on purpose: 3.x has writers for the subjectAltName and
  * extendedKeyUsage extensions and 2.28 has neither; pki/x509.c writes both
  * extensions' DER itself on every version, so both builds test the same code.
@@ -25,6 +34,7 @@
 #include <mbedtls/bignum.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
+#include <mbedtls/ssl.h>
 
 #include <stddef.h>
 
@@ -99,6 +109,97 @@ static inline int tls_compat_pk_check_pair(const mbedtls_pk_context *pub,
     (void)rng;
     (void)rng_ctx;
     return mbedtls_pk_check_pair(pub, prv);
+#endif
+}
+
+/** Offer TLS 1.2 up to the newest version this mbedTLS speaks (1.3 on 3.x, if built in). */
+static inline void tls_compat_conf_versions(mbedtls_ssl_config *conf)
+{
+#if WEFT_MBEDTLS_3
+    mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_3);
+#else
+    mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#endif
+#else
+    mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
+}
+
+/* TLS 1.3 is available in this build (3.x with MBEDTLS_SSL_PROTO_TLS1_3). */
+#if WEFT_MBEDTLS_3 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+#define TLS_COMPAT_HAS_TLS13 1
+#else
+#define TLS_COMPAT_HAS_TLS13 0
+#endif
+
+/*
+ * The TLS 1.3 ciphersuites weft offers, ChaCha20-Poly1305 first, then
+ * AES-GCM (as a list body: ends with a comma, or is empty on 2.28).
+ */
+#if TLS_COMPAT_HAS_TLS13
+#define TLS_COMPAT_TLS13_SUITES                                                                    \
+    MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256, MBEDTLS_TLS1_3_AES_128_GCM_SHA256,                    \
+        MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
+#else
+#define TLS_COMPAT_TLS13_SUITES
+#endif
+
+/** Client: have TLS 1.3 NewSessionTicket messages signalled (a no-op on 2.28). */
+static inline void tls_compat_conf_client_tickets(mbedtls_ssl_config *conf)
+{
+#if TLS_COMPAT_HAS_TLS13 && defined(MBEDTLS_SSL_SESSION_TICKETS)
+    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
+        conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+#else
+    (void)conf;
+#endif
+}
+
+/** Is rc "a TLS 1.3 NewSessionTicket arrived" (never on 2.28)? */
+static inline int tls_compat_is_new_ticket(int rc)
+{
+#if TLS_COMPAT_HAS_TLS13
+    return rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET;
+#else
+    (void)rc;
+    return 0;
+#endif
+}
+
+/** Is the negotiated protocol TLS 1.3? (Only meaningful after the handshake.) */
+static inline int tls_compat_is_tls13(const mbedtls_ssl_context *ssl)
+{
+#if TLS_COMPAT_HAS_TLS13
+    return mbedtls_ssl_get_version_number(ssl) == MBEDTLS_SSL_VERSION_TLS1_3;
+#else
+    (void)ssl;
+    return 0;
+#endif
+}
+
+/** Is the handshake over? */
+static inline int tls_compat_is_handshake_over(mbedtls_ssl_context *ssl)
+{
+#if WEFT_MBEDTLS_3
+    return mbedtls_ssl_is_handshake_over(ssl);
+#else
+    return ssl->state == MBEDTLS_SSL_HANDSHAKE_OVER;
+#endif
+}
+
+/** Read a private key file (PEM or DER, no password). Returns 0 or an mbedTLS error code. */
+static inline int tls_compat_pk_parse_keyfile(mbedtls_pk_context *pk, const char *path,
+                                              tls_compat_rng_fn rng, void *rng_ctx)
+{
+#if WEFT_MBEDTLS_3
+    return mbedtls_pk_parse_keyfile(pk, path, NULL, rng, rng_ctx);
+#else
+    (void)rng;
+    (void)rng_ctx;
+    return mbedtls_pk_parse_keyfile(pk, path, NULL);
 #endif
 }
 

@@ -1,0 +1,123 @@
+/*
+ * tls_conf: an mTLS configuration, shared by every session of one role
+ * (a listener's server side, or the client side towards peers).
+ *
+ * Every weft connection is mutual TLS (docs/identity.md, "mTLS"):
+ *   - both sides present a certificate and both require one
+ *     (MBEDTLS_SSL_VERIFY_REQUIRED on the server too);
+ *   - the peer is accepted when its chain ends at the trust bundle AND its
+ *     one URI SAN is a SPIFFE ID of the expected trust domain AND that ID is
+ *     in the accepted set or passes the caller's predicate. With neither a
+ *     set nor a predicate nobody is accepted (fail closed). Host names are
+ *     never checked: identity is the SPIFFE ID alone;
+ *   - TLS 1.3 and 1.2 on mbedTLS 3.6, TLS 1.2 on 2.28, nothing older;
+ *     ChaCha20-Poly1305 first, AES-GCM second; TLS 1.2 with ECDHE-ECDSA only;
+ *   - the server issues session tickets (mbedtls_ssl_ticket, its key rotated
+ *     every TLS_TICKET_LIFETIME_S); the client keeps one session per peer key
+ *     (TLS_SESS_CACHE_MAX peers, least recently used replaced) and offers it
+ *     on the next connection to that peer.
+ * Certificate validity is judged against mbedTLS's own time source
+ * (mbedtls_time(), the system's wall clock), not weft's core/clock.
+ *
+ * A conf also holds the failure counters (struct tls_stats) of its sessions.
+ * Owner: the caller of tls_conf_new(); it must outlive its sessions.
+ * Not thread-safe (one event loop).
+ */
+#ifndef WEFT_TLS_TLS_CONF_H
+#define WEFT_TLS_TLS_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+/* weft's IDs are at most 9 + 253 + 6 + 63 = 331 bytes (pki/spiffe.h); a peer ID
+ * longer than this is refused rather than truncated. */
+#define TLS_PEER_ID_MAX 512
+/* Ticket key lifetime (rotation period) and ticket lifetime: 12 hours, half a
+ * service certificate's default life; TLS 1.3 allows at most 7 days. */
+#define TLS_TICKET_LIFETIME_S (12 * 3600)
+/* Client sessions kept, one per peer key: a gateway talks to few peers. */
+#define TLS_SESS_CACHE_MAX 16
+
+enum tls_role { TLS_ROLE_CLIENT, TLS_ROLE_SERVER };
+
+/** Why a handshake failed (the counters of struct tls_stats). */
+enum tls_fail {
+    TLS_FAIL_NONE,
+    TLS_FAIL_NO_CLIENT_CERT,  /* server: the client sent no certificate */
+    TLS_FAIL_BAD_CHAIN,       /* not signed by the bundle (unknown CA), or bad signature */
+    TLS_FAIL_EXPIRED,         /* peer certificate (or its CA) past notAfter */
+    TLS_FAIL_NOT_YET_VALID,   /* peer certificate (or its CA) before notBefore */
+    TLS_FAIL_NO_SPIFFE_ID,    /* not exactly one URI SAN, or not a spiffe:// URI */
+    TLS_FAIL_TRUST_DOMAIN,    /* a SPIFFE ID of another trust domain */
+    TLS_FAIL_ID_NOT_ACCEPTED, /* right trust domain, ID not accepted */
+    TLS_FAIL_PEER_ALERT,      /* the peer refused us (fatal alert received) */
+    TLS_FAIL_PROTOCOL,        /* anything else: versions, suites, malformed records */
+    TLS_FAIL_MAX
+};
+
+/** Counters of one conf's sessions. */
+struct tls_stats {
+    uint64_t handshakes;         /* completed and accepted */
+    uint64_t resumed;            /* of which resumed from a ticket */
+    uint64_t fail[TLS_FAIL_MAX]; /* by reason; fail[TLS_FAIL_NONE] stays 0 */
+};
+
+/** A predicate on a peer's SPIFFE ID (already checked for the trust domain). */
+typedef bool (*tls_accept_fn)(void *arg, const char *spiffe_id);
+
+struct tls_conf;
+
+/** "no_client_cert", "bad_chain", "expired", ... ("none" for TLS_FAIL_NONE). */
+const char *tls_fail_name(enum tls_fail f);
+
+/**
+ * A conf for role from PEM files: our certificate (leaf first; more
+ * certificates may follow), its private key, and the trust bundle.
+ * The key must match the certificate. Calls tls_lib_init() if needed.
+ * Returns the conf (caller owns it: tls_conf_free), or NULL with a message in e.
+ */
+struct tls_conf *tls_conf_new(enum tls_role role, const char *cert_pem_path,
+                              const char *key_pem_path, const char *bundle_pem_path,
+                              struct weft_err *e);
+
+/** The same from NUL-terminated PEM strings (tests, enrollment). */
+struct tls_conf *tls_conf_new_pem(enum tls_role role, const char *cert_pem, const char *key_pem,
+                                  const char *bundle_pem, struct weft_err *e);
+
+/** Release a conf; accepts NULL. Its sessions must be freed first. */
+void tls_conf_free(struct tls_conf *conf);
+
+/**
+ * The trust domain peers must belong to (bare: "example.org"). Required
+ * before the first session. Returns 0, or -1 with a message in e.
+ */
+int tls_conf_set_trust_domain(struct tls_conf *conf, const char *td, struct weft_err *e);
+
+/**
+ * Accept one more peer ID (the whole URI, e.g. "spiffe://example.org/svc/a").
+ * Returns 0, or -1 with a message in e.
+ */
+int tls_conf_accept_id(struct tls_conf *conf, const char *id, struct weft_err *e);
+
+/**
+ * Accept a comma-separated list of IDs ("spiffe://td/svc/a,spiffe://td/svc/b").
+ * Returns 0, or -1 with a message in e.
+ */
+int tls_conf_accept_list(struct tls_conf *conf, const char *csv, struct weft_err *e);
+
+/** Also accept IDs for which fn(arg, id) returns true (NULL removes it). */
+void tls_conf_set_accept_fn(struct tls_conf *conf, tls_accept_fn fn, void *arg);
+
+/** The role given to tls_conf_new(). */
+enum tls_role tls_conf_role(const struct tls_conf *conf);
+
+/** The counters (owned by the conf). */
+const struct tls_stats *tls_conf_stats(const struct tls_conf *conf);
+
+/** Client: forget the session kept for peer_key (e.g. after a certificate change). */
+void tls_conf_forget_session(struct tls_conf *conf, const char *peer_key);
+
+#endif
