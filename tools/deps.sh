@@ -39,6 +39,7 @@ base_pkgs=(
   libmsgpack-dev
   sqlite3 curl openssl clang-format python3 iproute2 procps
   systemd file
+  serf
   debian-archive-keyring
 )
 # libc6-dev-*-cross is only a Recommends of the cross gcc, and we install

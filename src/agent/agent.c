@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "gossip/gossip_net.h"
 #include "platform/platform.h"
 #include "store/store.h"
 #include "tls/tls.h"
@@ -60,6 +61,11 @@ static void agent_stop(struct weft *w, const char *why)
     admin_free(w->admin);
     w->admin = NULL;
     event_base_loopexit(w->base, NULL);
+}
+
+void agent_left(struct weft *w)
+{
+    agent_stop(w, "left the cluster");
 }
 
 static void agent_reload(struct weft *w)
@@ -206,7 +212,9 @@ static void agent_deinit(struct weft *w)
         event_free(w->ev_hup);
     if (w->ev_watchdog)
         event_free(w->ev_watchdog);
+    gossip_net_free(w->gossip);
     admin_free(w->admin);
+    agent_identity_stop(w);
     store_close(w->store);
     config_free(w->cfg);
     if (w->base)
@@ -242,8 +250,10 @@ int agent_run(const char *config_path)
         goto out;
     }
     if (tls_lib_init(&e) != 0 || !(w.store = store_open(w.cfg->node.data_dir, &e)) ||
-        agent_node_id(&w, &e) != 0 || !(w.admin = admin_new(w.base, &w.cfg->admin, &e)) ||
-        agent_api_register(&w) != 0) {
+        agent_node_id(&w, &e) != 0 || agent_identity_start(&w, &e) != 0 ||
+        !(w.admin = admin_new(w.base, &w.cfg->admin, &e)) || agent_api_register(&w) != 0 ||
+        agent_gossip_register(&w) != 0 ||
+        (w.cfg->gossip.enabled && agent_gossip_start(&w, &e) != 0)) {
         log_error(LOG_AGENT, "%s", err_is_set(&e) ? e.msg : "start-up failed");
         goto out;
     }

@@ -12,6 +12,9 @@ struct event;
 struct weft_config;
 struct store;
 struct admin;
+struct gossip_net;
+struct pki_identity;
+struct json_w;
 
 struct weft {
     struct event_base *base;
@@ -19,6 +22,7 @@ struct weft {
     struct weft_config *cfg;
     struct store *store;
     struct admin *admin;
+    struct gossip_net *gossip; /* NULL unless [gossip] enabled */
 
     struct event *ev_term;
     struct event *ev_int;
@@ -36,9 +40,32 @@ struct weft {
     uint64_t reload_failures;
     char last_reload_error[WEFT_ERR_MAX];
     bool stopping;
+
+    struct pki_identity *ident; /* NULL: no [identity] (agent_identity.c) */
+    const char *ident_source;   /* "bundle" or "store" */
+    struct event *ev_ident;     /* the daily expiry check */
 };
 
 /** Register the admin API's endpoints for this agent. */
 int agent_api_register(struct weft *w);
+/** Start gossip ([gossip] enabled; agent_gossip.c). Returns 0 or -1 (message in e). */
+int agent_gossip_start(struct weft *w, struct weft_err *e);
+/** Register /v1/members, /v1/join, /v1/leave (409 "gossip is off" without gossip). */
+int agent_gossip_register(struct weft *w);
+/** The graceful leave is done: stop the agent (exit 0). */
+void agent_left(struct weft *w);
+
+/**
+ * Take the node's identity from [identity] bundle and the store (nothing
+ * when unset). Returns 0, or -1 with one message in e (e.g. an expired node
+ * certificate, with how to re-enroll).
+ */
+int agent_identity_start(struct weft *w, struct weft_err *e);
+/** Free the identity and its timer; safe when never started. */
+void agent_identity_stop(struct weft *w);
+/** Register GET /v1/certs. Returns 0 or -1. */
+int agent_identity_api(struct weft *w);
+/** Write the "identity" member of /v1/status (null without an identity). */
+void agent_identity_status(const struct weft *w, struct json_w *j);
 
 #endif

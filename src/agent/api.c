@@ -2,6 +2,8 @@
  * The agent's own admin endpoints:
  *   GET  /v1/status        node, version, uptime, config, store, admin counters
  *   GET  /v1/config        the running config as INI text ({"source", "text"})
+ *   GET  /v1/certs         the node's certificates and trust roots, no keys
+ *                          (agent_identity.c)
  *   POST /v1/debug/write   ?key=K&value=V: one durable store write, answered
  *                          only after it is committed (only with
  *                          [admin] debug = true; the kill -9 tests use it)
@@ -72,6 +74,7 @@ static int api_status(void *ud, const struct admin_req *req, struct sbuf *out, s
     json_kv_str(&j, "level", log_level_name(w->cfg->log.level));
     json_kv_str(&j, "format", w->cfg->log.format == LOG_FORMAT_JSON ? "json" : "text");
     json_obj_end(&j);
+    agent_identity_status(w, &j);
     json_obj_end(&j);
     return 200;
 }
@@ -122,6 +125,8 @@ int agent_api_register(struct weft *w)
     if (admin_route(w->admin, ADMIN_GET, "/v1/status", api_status, w) != 0)
         return -1;
     if (admin_route(w->admin, ADMIN_GET, "/v1/config", api_config, w) != 0)
+        return -1;
+    if (agent_identity_api(w) != 0)
         return -1;
     if (w->cfg->admin.debug &&
         admin_route(w->admin, ADMIN_POST, "/v1/debug/write", api_debug_write, w) != 0)

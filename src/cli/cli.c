@@ -5,13 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
+/* In the order `weft --help` lists them. */
+// clang-format off
 static const struct cli_cmd *const commands[] = {
     &cli_cmd_agent,
     &cli_cmd_status,
+    &cli_cmd_members,
+    &cli_cmd_join,
+    &cli_cmd_leave,
+    &cli_cmd_certs,
     &cli_cmd_config,
-    &cli_cmd_version,
     &cli_cmd_ca,
+    &cli_cmd_version,
 };
+// clang-format on
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void cli_print_overview(FILE *f)

@@ -28,8 +28,14 @@ int cmd_version(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
+int cmd_certs(int argc, char **argv);
+int cmd_members(int argc, char **argv);
+int cmd_join(int argc, char **argv);
+int cmd_leave(int argc, char **argv);
 
 extern const struct cli_cmd cli_cmd_agent, cli_cmd_version, cli_cmd_config, cli_cmd_status;
 extern const struct cli_cmd cli_cmd_ca;
+extern const struct cli_cmd cli_cmd_certs;
+extern const struct cli_cmd cli_cmd_members, cli_cmd_join, cli_cmd_leave;
 
 #endif

@@ -58,6 +58,27 @@ static int format_parse(const char *s, int *out)
 
 static const struct config_enum format_enum = {2, format_name, format_parse};
 
+/* [gossip] profile: the order of enum swim_profile (gossip/swim_types.h). */
+static const char *const profile_names[] = {"lan", "wan", "local", "lossy"};
+
+static const char *profile_name(int v)
+{
+    return v >= 0 && v < 4 ? profile_names[v] : "?";
+}
+
+static int profile_parse(const char *s, int *out)
+{
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(s, profile_names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static const struct config_enum profile_enum = {4, profile_name, profile_parse};
+
 #define FIELD(m)                                                                                   \
     .offset = offsetof(struct weft_config, m), .size = sizeof(((struct weft_config *)0)->m)
 
@@ -65,6 +86,8 @@ const struct config_section config_sections[] = {
     {"node", "who this node is and where it keeps its state"},
     {"log", "what the agent logs and how (all reloadable)"},
     {"admin", "the local admin API used by the weft CLI"},
+    {"gossip", "cluster membership, wire-compatible with Serf/memberlist (off by default)"},
+    {"identity", "the node's certificates: an enrollment bundle, kept in the store"},
 };
 const size_t config_sections_count = sizeof(config_sections) / sizeof(config_sections[0]);
 _Static_assert(sizeof(config_sections) / sizeof(config_sections[0]) <= CONFIG_SECTIONS_MAX,
@@ -155,6 +178,72 @@ const struct config_key config_keys[] = {
      .def = "false",
      FIELD(admin.debug),
      .doc = "serve the /v1/debug/* endpoints (for tests; never in production)"},
+
+    /* [gossip] */
+    {.section = "gossip",
+     .name = "enabled",
+     .type = CONFIG_T_BOOL,
+     .def = "false",
+     FIELD(gossip.enabled),
+     .doc = "take part in the gossip cluster (memberlist/Serf protocol)"},
+    {.section = "gossip",
+     .name = "bind",
+     .type = CONFIG_T_ADDRESS,
+     .def = "0.0.0.0:7946",
+     FIELD(gossip.bind),
+     .doc = "host:port of the gossip UDP socket and TCP listener (same port)"},
+    {.section = "gossip",
+     .name = "advertise",
+     .type = CONFIG_T_ADDRESS,
+     .def = "",
+     .def_doc = "the bind address",
+     FIELD(gossip.advertise),
+     .flags = CONFIG_KEY_OPTIONAL,
+     .doc = "host:port other members use to reach this node (an IP address)"},
+    {.section = "gossip",
+     .name = "join",
+     .type = CONFIG_T_STRING,
+     .def = "",
+     .def_doc = "none",
+     FIELD(gossip.join),
+     .check = config_check_gossip_join,
+     .flags = CONFIG_KEY_OPTIONAL,
+     .doc = "members to join at start, comma-separated host:port (IP addresses)"},
+    {.section = "gossip",
+     .name = "profile",
+     .type = CONFIG_T_ENUM,
+     .def = "lan",
+     FIELD(gossip.profile),
+     .choices = &profile_enum,
+     .doc = "timing profile: lan, wan, local or lossy"},
+    {.section = "gossip",
+     .name = "key_file",
+     .type = CONFIG_T_PATH,
+     .def = "",
+     .def_doc = "no encryption",
+     FIELD(gossip.key_file),
+     .flags = CONFIG_KEY_OPTIONAL,
+     .doc = "file of base64 gossip keys, one per line, the first is the primary"},
+    {.section = "gossip",
+     .name = "tags",
+     .type = CONFIG_T_STRING,
+     .def = "",
+     .def_doc = "only role=weft and version",
+     FIELD(gossip.tags),
+     .check = config_check_gossip_tags,
+     .flags = CONFIG_KEY_OPTIONAL,
+     .doc = "Serf tags, k=v,k2=v2; with weft's own at most 512 bytes encoded"},
+
+    /* [identity] */
+    {.section = "identity",
+     .name = "bundle",
+     .type = CONFIG_T_PATH,
+     .def = "",
+     .def_doc = "none",
+     FIELD(identity.bundle),
+     .flags = CONFIG_KEY_OPTIONAL,
+     .doc = "enrollment bundle directory written by `weft ca issue`; read at start, "
+            "then kept in the store"},
 };
 const size_t config_keys_count = sizeof(config_keys) / sizeof(config_keys[0]);
 _Static_assert(sizeof(config_keys) / sizeof(config_keys[0]) <= CONFIG_KEYS_MAX,

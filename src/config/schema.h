@@ -168,5 +168,9 @@ int config_check_trust_domain(const void *field, struct weft_err *e);
 int config_check_loopback(const void *field, struct weft_err *e);
 /** admin.socket_mode: nothing for "other", read+write for the owner. */
 int config_check_socket_mode(const void *field, struct weft_err *e);
+/** [gossip] join: comma-separated IP:port list (validate.c). */
+int config_check_gossip_join(const void *field, struct weft_err *e);
+/** [gossip] tags: k=v,... that fits Serf's 512-byte meta with weft's own tags. */
+int config_check_gossip_tags(const void *field, struct weft_err *e);
 
 #endif

@@ -131,6 +131,76 @@ int config_check_socket_mode(const void *field, struct weft_err *e)
     return 0;
 }
 
+/* One "host:port" of a [gossip] list: an IPv4 or [IPv6] literal and a port. */
+static int gossip_addr_check(const char *s, struct weft_err *e)
+{
+    char host[256];
+    unsigned port;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (config_addr_split(s, host, sizeof(host), &port, e) != 0)
+        return -1;
+    if (inet_pton(AF_INET, host, &a4) != 1 && inet_pton(AF_INET6, host, &a6) != 1)
+        return err_set(e, "'%s' is not an IP address (host names are not resolved)", s);
+    return 0;
+}
+
+int config_check_gossip_join(const void *field, struct weft_err *e)
+{
+    const char *s = *(char *const *)field;
+    char one[300];
+    while (s && *s) {
+        const char *c = strchr(s, ',');
+        size_t n = c ? (size_t)(c - s) : strlen(s);
+        while (n && *s == ' ') {
+            s++;
+            n--;
+        }
+        while (n && s[n - 1] == ' ')
+            n--;
+        if (n == 0 || n >= sizeof(one))
+            return err_set(e, "empty or too long address in the join list");
+        memcpy(one, s, n);
+        one[n] = '\0';
+        if (gossip_addr_check(one, e) != 0)
+            return -1;
+        s = c ? c + 1 : NULL;
+    }
+    return 0;
+}
+
+/* msgpack raw string header size, as go-msgpack writes it (serf_msg.c). */
+static size_t mp_str_size(size_t n)
+{
+    return n + (n < 32 ? 1 : n < 65536 ? 3 : 5);
+}
+
+int config_check_gossip_tags(const void *field, struct weft_err *e)
+{
+    const char *s = *(char *const *)field;
+    /* 0xFF, map header, and weft's own role=weft, version=<up to 32 bytes>. */
+    size_t total = 1 + 3 + mp_str_size(4) + mp_str_size(4) + mp_str_size(7) + mp_str_size(32);
+    size_t count = 2;
+    while (s && *s) {
+        const char *c = strchr(s, ',');
+        size_t n = c ? (size_t)(c - s) : strlen(s);
+        const char *eq = memchr(s, '=', n);
+        if (!eq || eq == s)
+            return err_set(e, "'%.*s' is not key=value", (int)n, s);
+        size_t kl = (size_t)(eq - s), vl = n - kl - 1;
+        if ((kl == 4 && memcmp(s, "role", 4) == 0) || (kl == 7 && memcmp(s, "version", 7) == 0))
+            return err_set(e, "tag '%.*s' is weft's own", (int)kl, s);
+        if (kl > 64 || vl > 256)
+            return err_set(e, "tag '%.*s' too long (key 64, value 256 bytes)", (int)kl, s);
+        total += mp_str_size(kl) + mp_str_size(vl);
+        count++;
+        s = c ? c + 1 : NULL;
+    }
+    if (count > 32 || total > 512)
+        return err_set(e, "tags take %zu bytes encoded with weft's own; Serf allows 512", total);
+    return 0;
+}
+
 static const struct config_key *key_of(const char *section, const char *name, size_t *idx)
 {
     const struct config_key *k = config_schema_key(section, name);

@@ -1494,6 +1494,29 @@ const struct swim_addr *swim_member_addr(const struct swim_member *m)
     return &m->addr;
 }
 
+const uint8_t *swim_member_meta(const struct swim_member *m, size_t *len)
+{
+    *len = m->meta_len;
+    return m->meta;
+}
+
+const uint8_t *swim_member_vsn(const struct swim_member *m)
+{
+    return m->vsn;
+}
+
+int swim_set_meta(struct swim *s, const uint8_t *meta, size_t len, struct weft_err *e)
+{
+    if (len > ML_META_MAX)
+        return err_set(e, "swim: meta of %zu bytes (max %d)", len, ML_META_MAX);
+    member_set_meta(s->self, meta, len);
+    if (len && s->self->meta_len != len)
+        return err_set(e, "swim: out of memory");
+    /* A new alive about us replaces the queued one (same node). */
+    broadcast_alive(s, s->self);
+    return 0;
+}
+
 const char *swim_status_name(enum swim_status st)
 {
     switch (st) {

@@ -125,6 +125,15 @@ const char *swim_member_name(const struct swim_member *m);
 enum swim_status swim_member_status(const struct swim_member *m);
 uint32_t swim_member_incarnation(const struct swim_member *m);
 const struct swim_addr *swim_member_addr(const struct swim_member *m);
+/** The member's node meta (Serf tags), *len bytes; NULL when empty. */
+const uint8_t *swim_member_meta(const struct swim_member *m, size_t *len);
+/** The member's Vsn: pmin, pmax, pcur, dmin, dmax, dcur (ML_VSN_LEN bytes). */
+const uint8_t *swim_member_vsn(const struct swim_member *m);
+/**
+ * Set our own node meta (at most ML_META_MAX bytes; copied) and queue an
+ * alive carrying it. Call right after swim_new. Returns 0 or -1.
+ */
+int swim_set_meta(struct swim *s, const uint8_t *meta, size_t len, struct weft_err *e);
 /** Status names: "alive", "suspect", "dead", "left". */
 const char *swim_status_name(enum swim_status st);
 /** Messages waiting in the broadcast queue. */

@@ -14,6 +14,15 @@ static const char *const migrations[] = {
     "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE debug_writes (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL,"
     "  value TEXT NOT NULL, written_ms INTEGER NOT NULL);",
+    /* 1 -> 2: the node's identity (docs/identity.md): its node and service
+     * certificates with their private keys, and the trust roots. Times are
+     * unix seconds; serial is hex, issuer_fp the SHA-256 of the issuer's DER. */
+    "CREATE TABLE identities (kind TEXT NOT NULL CHECK (kind IN ('node', 'svc')),"
+    "  name TEXT NOT NULL, spiffe_id TEXT NOT NULL UNIQUE, cert_pem TEXT NOT NULL,"
+    "  key_pem TEXT NOT NULL, not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
+    "  serial TEXT NOT NULL, issuer_fp TEXT NOT NULL, PRIMARY KEY (kind, name)) WITHOUT ROWID;"
+    "CREATE TABLE trust_roots (fingerprint TEXT PRIMARY KEY NOT NULL, cert_pem TEXT NOT NULL,"
+    "  not_after INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 int migrate_latest(void)

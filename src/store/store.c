@@ -284,3 +284,119 @@ int64_t store_debug_count(struct store *st, struct weft_err *e)
     sqlite3_finalize(stmt);
     return n;
 }
+
+/* Bind a row of identities (1-9) to an INSERT statement. */
+static void store_bind_ident(sqlite3_stmt *stmt, const struct store_ident *r)
+{
+    sqlite3_bind_text(stmt, 1, r->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, r->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, r->spiffe_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, r->cert_pem, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, r->key_pem, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 6, r->not_before);
+    sqlite3_bind_int64(stmt, 7, r->not_after);
+    sqlite3_bind_text(stmt, 8, r->serial, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 9, r->issuer_fp, -1, SQLITE_STATIC);
+}
+
+int store_identity_replace(struct store *st, const struct store_ident *idents, size_t nidents,
+                           const struct store_root *roots, size_t nroots, struct weft_err *e)
+{
+    sqlite3_stmt *ins_id = NULL, *ins_root = NULL;
+    if (store_exec(st, "BEGIN IMMEDIATE", e) != 0)
+        return -1;
+    if (store_exec(st, "DELETE FROM identities", e) != 0 ||
+        store_exec(st, "DELETE FROM trust_roots", e) != 0)
+        goto fail;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO identities (kind, name, spiffe_id, cert_pem, key_pem,"
+                           " not_before, not_after, serial, issuer_fp)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                           -1, &ins_id, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO trust_roots (fingerprint, cert_pem, not_after)"
+                           " VALUES (?1, ?2, ?3)",
+                           -1, &ins_root, NULL) != SQLITE_OK) {
+        err_set(e, "preparing identity writes: %s", sqlite3_errmsg(st->db));
+        goto fail;
+    }
+    for (size_t i = 0; i < nidents; i++) {
+        store_bind_ident(ins_id, &idents[i]);
+        if (store_step_write(st, ins_id, e) != 0)
+            goto fail;
+    }
+    for (size_t i = 0; i < nroots; i++) {
+        sqlite3_bind_text(ins_root, 1, roots[i].fingerprint, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins_root, 2, roots[i].cert_pem, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins_root, 3, roots[i].not_after);
+        if (store_step_write(st, ins_root, e) != 0)
+            goto fail;
+    }
+    sqlite3_finalize(ins_id);
+    sqlite3_finalize(ins_root);
+    return store_exec(st, "COMMIT", e) == 0 ? 0 : (store_exec(st, "ROLLBACK", NULL), -1);
+fail:
+    sqlite3_finalize(ins_id);
+    sqlite3_finalize(ins_root);
+    store_exec(st, "ROLLBACK", NULL);
+    return err_prefix(e, "storing the identity");
+}
+
+int store_identity_each(struct store *st, store_ident_fn fn, void *ud, struct weft_err *e)
+{
+    sqlite3_stmt *stmt;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT kind, name, spiffe_id, cert_pem, key_pem, not_before, not_after,"
+                           " serial, issuer_fp FROM identities"
+                           " ORDER BY kind = 'svc', name",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return err_set(e, "reading identities: %s", sqlite3_errmsg(st->db));
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct store_ident r = {
+            .kind = (const char *)sqlite3_column_text(stmt, 0),
+            .name = (const char *)sqlite3_column_text(stmt, 1),
+            .spiffe_id = (const char *)sqlite3_column_text(stmt, 2),
+            .cert_pem = (const char *)sqlite3_column_text(stmt, 3),
+            .key_pem = (const char *)sqlite3_column_text(stmt, 4),
+            .not_before = sqlite3_column_int64(stmt, 5),
+            .not_after = sqlite3_column_int64(stmt, 6),
+            .serial = (const char *)sqlite3_column_text(stmt, 7),
+            .issuer_fp = (const char *)sqlite3_column_text(stmt, 8),
+        };
+        if (fn(ud, &r) != 0) {
+            ret = err_set(e, "reading identities: stopped at %s", r.spiffe_id ? r.spiffe_id : "?");
+            break;
+        }
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = err_set(e, "reading identities: %s", sqlite3_errmsg(st->db));
+    sqlite3_finalize(stmt);
+    return ret;
+}
+
+int store_root_each(struct store *st, store_root_fn fn, void *ud, struct weft_err *e)
+{
+    sqlite3_stmt *stmt;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT fingerprint, cert_pem, not_after FROM trust_roots"
+                           " ORDER BY fingerprint",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return err_set(e, "reading trust roots: %s", sqlite3_errmsg(st->db));
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct store_root r = {
+            .fingerprint = (const char *)sqlite3_column_text(stmt, 0),
+            .cert_pem = (const char *)sqlite3_column_text(stmt, 1),
+            .not_after = sqlite3_column_int64(stmt, 2),
+        };
+        if (fn(ud, &r) != 0) {
+            ret = err_set(e, "reading trust roots: stopped");
+            break;
+        }
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = err_set(e, "reading trust roots: %s", sqlite3_errmsg(st->db));
+    sqlite3_finalize(stmt);
+    return ret;
+}

@@ -53,4 +53,44 @@ int store_debug_write(struct store *st, const char *key, const char *value, int6
 /** Number of debug records. Returns -1 on error. */
 int64_t store_debug_count(struct store *st, struct weft_err *e);
 
+/**
+ * One stored identity (a node or service certificate and its key). In a row
+ * handed to a callback the strings are borrowed from SQLite for the call only.
+ */
+struct store_ident {
+    const char *kind; /* "node" or "svc" */
+    const char *name;
+    const char *spiffe_id;
+    const char *cert_pem;
+    const char *key_pem; /* never logged: it leaves the store only to pki/ */
+    int64_t not_before;  /* unix seconds */
+    int64_t not_after;
+    const char *serial;    /* hex */
+    const char *issuer_fp; /* SHA-256 hex of the issuer's DER */
+};
+
+/** One trust root (a CA certificate of the trust bundle). */
+struct store_root {
+    const char *fingerprint; /* SHA-256 hex of the DER */
+    const char *cert_pem;
+    int64_t not_after; /* unix seconds */
+};
+
+/**
+ * Durably replace the whole identity (every row of both tables) in one
+ * transaction: afterwards the store holds exactly these rows, or, on failure,
+ * what it held before. Returns 0 once committed, or -1.
+ */
+int store_identity_replace(struct store *st, const struct store_ident *idents, size_t nidents,
+                           const struct store_root *roots, size_t nroots, struct weft_err *e);
+
+/** Called once per row; return 0 to go on, -1 to stop (store_*_each returns -1). */
+typedef int (*store_ident_fn)(void *ud, const struct store_ident *row);
+typedef int (*store_root_fn)(void *ud, const struct store_root *row);
+
+/** Every stored identity, node first, then services by name. Returns 0 or -1. */
+int store_identity_each(struct store *st, store_ident_fn fn, void *ud, struct weft_err *e);
+/** Every stored trust root, by fingerprint. Returns 0 or -1. */
+int store_root_each(struct store *st, store_root_fn fn, void *ud, struct weft_err *e);
+
 #endif

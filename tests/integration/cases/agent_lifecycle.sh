@@ -15,7 +15,7 @@ pass "agent answers on its admin socket"
 
 out=$("$WEFT" status --admin "$D/admin.sock")
 check "status names the node" grep -q '^node: *node-a (id [0-9a-f-]\{36\})' <<<"$out"
-check "status shows the store at schema 1" grep -q "^store: *$D/weft.db (schema 1" <<<"$out"
+check "status shows the store and its schema" grep -q "^store: *$D/weft.db (schema [0-9]" <<<"$out"
 check "WEFT_ADMIN finds the agent" env WEFT_ADMIN="$D/admin.sock" "$WEFT" status
 check "-c FILE finds the agent" "$WEFT" status -c "$T/a.ini"
 check "the loopback TCP listener answers" "$WEFT" status --admin "127.0.0.1:$PORT"

@@ -597,8 +597,11 @@ static void test_type_int(void **state)
 static void test_unknown_section_and_key(void **state)
 {
     (void)state;
-    expect_error("[node]\nname = a\n\n[gossip]\nbind = 0.0.0.0:7946\njoin = x\n",
-                 "t.ini:4: [gossip]: unknown section");
+    expect_error("[node]\nname = a\n\n[telemetry]\nbind = 0.0.0.0:7946\njoin = x\n",
+                 "t.ini:4: [telemetry]: unknown section");
+    expect_error("[gossip]\nenabled = true\njoin = x\n",
+                 "t.ini:3: gossip.join: 'x' has no port (expected host:port)");
+    expect_error("[gossip]\ntags = role=edge\n", "t.ini:2: gossip.tags: tag 'role' is weft's own");
     expect_error("[node]\n; comment\nnmae = gw\n", "t.ini:3: node.nmae: unknown key");
     expect_error("[node]\nlevel = info\n",
                  "t.ini:2: node.level: unknown key (there is one in [log])");
@@ -918,7 +921,19 @@ static void test_show(void **state)
                                         "socket = /var/lib/weft/admin.sock\n"
                                         "listen = [::1]:9901\n"
                                         "socket_mode = 0600\n"
-                                        "debug = true\n");
+                                        "debug = true\n"
+                                        "\n"
+                                        "[gossip]\n"
+                                        "enabled = false\n"
+                                        "bind = 0.0.0.0:7946\n"
+                                        "advertise =\n"
+                                        "join =\n"
+                                        "profile = lan\n"
+                                        "key_file =\n"
+                                        "tags =\n"
+                                        "\n"
+                                        "[identity]\n"
+                                        "bundle =\n");
     round_trip(cfg);
     config_free(cfg);
 
