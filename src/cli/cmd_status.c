@@ -65,6 +65,20 @@ static void status_print(const struct jsonv *v)
            jsonv_str(jsonv_path(v, "admin.socket"), "?"), listen ? " and " : "",
            listen ? listen : "", (long long)jsonv_int(jsonv_path(v, "admin.requests"), 0),
            (long long)jsonv_int(jsonv_path(v, "admin.errors"), 0));
+    const struct jsonv *id = jsonv_get(v, "identity");
+    if (id && jsonv_type(id) == JSONV_OBJECT) {
+        int64_t left = jsonv_int(jsonv_get(id, "soonest_seconds_left"), 0);
+        char in[64];
+        units_format_duration(left > 0 ? left / 60 * 60000 : 0, in, sizeof(in));
+        printf("identity:   %s (%lld services, %lld expired; soonest expiry %s, %s %s)\n",
+               jsonv_str(jsonv_get(id, "node"), "?"),
+               (long long)jsonv_int(jsonv_get(id, "services"), 0),
+               (long long)jsonv_int(jsonv_get(id, "expired"), 0),
+               jsonv_str(jsonv_get(id, "soonest_not_after"), "?"), left > 0 ? "in" : "expired",
+               left > 0 ? in : "");
+    } else {
+        printf("identity:   none ([identity] bundle not set)\n");
+    }
     printf("log:        %s, %s\n", jsonv_str(jsonv_path(v, "log.level"), "?"),
            jsonv_str(jsonv_path(v, "log.format"), "?"));
 }

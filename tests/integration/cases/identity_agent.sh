@@ -45,6 +45,8 @@ start_agent "$T/n.ini" "$T/n.log"
 wait_ready "$T/n/admin.sock" || die "agent without [identity] did not become ready"
 "$WEFT" status --json --admin "$T/n/admin.sock" >"$T/n-status.json"
 check "without [identity]: status identity is null" test "$(py "$T/n-status.json" 'v["identity"]')" = None
+check "without [identity]: weft status says none" \
+    bash -c '"$0" status --admin "$1" | grep -q "^identity: *none"' "$WEFT" "$T/n/admin.sock"
 check "without [identity]: weft certs says so" \
     bash -c '"$0" certs --admin "$1" | grep -q "no identity"' "$WEFT" "$T/n/admin.sock"
 stop_agent "$AGENT_PID"
@@ -60,6 +62,8 @@ check "log: identity from the bundle" grep -q "identity spiffe://example.org/nod
 "$WEFT" certs --json --admin "$D/admin.sock" >"$T/certs.json"
 "$WEFT" status --json --admin "$D/admin.sock" >"$T/status.json"
 check "weft certs lists the node" grep -q "node  spiffe://example.org/node/gw-01 " "$T/certs.txt"
+check "weft status shows the node's identity" \
+    bash -c '"$0" status --admin "$1" | grep -q "^identity: *spiffe://example.org/node/gw-01 ("' "$WEFT" "$D/admin.sock"
 check "weft certs lists svc web" grep -q "svc   spiffe://example.org/svc/web " "$T/certs.txt"
 check "weft certs lists svc db" grep -q "svc   spiffe://example.org/svc/db " "$T/certs.txt"
 check "weft certs shows the node's expiry" grep -q "node/gw-01 .*$(enddate "$T/b/node.crt")" "$T/certs.txt"
