@@ -1,6 +1,10 @@
 #include "cli/cli.h"
 
 #include "agent/agent.h"
+#include "cli/client.h"
+#include "core/jsonv.h"
+
+#include <getopt.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -77,4 +81,41 @@ int cli_main(int argc, char **argv)
     fprintf(stderr, "weft: unknown command '%s'\n\n", name);
     cli_print_overview(stderr);
     return WEFT_EXIT_USAGE;
+}
+
+int cli_get_command(const struct cli_cmd *cmd, int argc, char **argv, const char *path,
+                    cli_print_fn print)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"admin", required_argument, NULL, 'a'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {NULL, 0, NULL, 0}};
+    const char *admin = NULL, *config = NULL;
+    int json = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        if (c == 'j')
+            json = 1;
+        else if (c == 'a')
+            admin = optarg;
+        else if (c == 'c')
+            config = optarg;
+        else
+            return cli_usage(cmd, 1);
+    }
+    if (optind != argc)
+        return cli_usage(cmd, 1);
+    struct sbuf resp;
+    struct jsonv *v;
+    sbuf_init(&resp);
+    int rc = client_call(admin, config, "GET", path, NULL, &resp, &v);
+    if (rc == WEFT_EXIT_OK) {
+        if (json)
+            fputs(sbuf_str(&resp), stdout);
+        else
+            print(v);
+    }
+    jsonv_free(v);
+    sbuf_deinit(&resp);
+    return rc;
 }

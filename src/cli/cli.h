@@ -18,6 +18,19 @@ struct cli_cmd {
 
 int cli_main(int argc, char **argv);
 
+struct jsonv;
+/* Prints a reply of the admin API for people. */
+typedef void (*cli_print_fn)(const struct jsonv *reply);
+
+/**
+ * The shape of every read-only client command:
+ *   weft CMD [--json] [--admin ADDR] [-c FILE]
+ * GET path from the agent, then print the raw JSON (--json) or print(reply).
+ * Returns the exit code (enum weft_exit).
+ */
+int cli_get_command(const struct cli_cmd *cmd, int argc, char **argv, const char *path,
+                    cli_print_fn print);
+
 /* True if argv has -h or --help before a "--". */
 int cli_wants_help(int argc, char **argv);
 /* Print usage to stdout (help asked) and return 0, or to stderr and return 2. */

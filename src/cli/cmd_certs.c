@@ -5,11 +5,8 @@
  */
 #include "cli/cli.h"
 
-#include "agent/agent.h"
-#include "cli/client.h"
 #include "core/jsonv.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 const struct cli_cmd cli_cmd_certs = {
@@ -71,36 +68,5 @@ static void certs_print(const struct jsonv *v)
 
 int cmd_certs(int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                         {"admin", required_argument, NULL, 'a'},
-                                         {"config", required_argument, NULL, 'c'},
-                                         {NULL, 0, NULL, 0}};
-    const char *admin = NULL, *config = NULL;
-    int json = 0, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-        if (c == 'j')
-            json = 1;
-        else if (c == 'a')
-            admin = optarg;
-        else if (c == 'c')
-            config = optarg;
-        else
-            return cli_usage(&cli_cmd_certs, 1);
-    }
-    if (optind != argc)
-        return cli_usage(&cli_cmd_certs, 1);
-    struct sbuf resp;
-    struct jsonv *v;
-    sbuf_init(&resp);
-    int rc = client_call(admin, config, "GET", "/v1/certs", NULL, &resp, &v);
-    if (rc == WEFT_EXIT_OK) {
-        if (json)
-            fputs(sbuf_str(&resp), stdout);
-        else
-            certs_print(v);
-    }
-    jsonv_free(v);
-    sbuf_deinit(&resp);
-    return rc;
+    return cli_get_command(&cli_cmd_certs, argc, argv, "/v1/certs", certs_print);
 }
