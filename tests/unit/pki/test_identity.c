@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "fakes/fakeclock.h"
+#include "pki_fixture.h"
 #include "pki/bundle.h"
 #include "pki/ca.h"
 #include "pki/identity.h"
@@ -35,69 +36,7 @@
 
 #define DAY INT64_C(86400)
 
-struct fixture {
-    char dir[256];
-    char ca[300];
-    char out[300];
-    int64_t now;
-};
-
-static void path(char *out, size_t cap, const char *dir, const char *file)
-{
-    int n = snprintf(out, cap, "%s/%s", dir, file);
-    if (n < 0 || (size_t)n >= cap)
-        fail_msg("path too long: %s/%s", dir, file);
-}
-
-static void rm_rf(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    char p[600];
-    if (!d)
-        return;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        path(p, sizeof(p), dir, de->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            rm_rf(p);
-        else
-            unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    struct weft_err e = {{0}};
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof(f->dir), "%s/weft-ident-XXXXXX", tmp ? tmp : "/tmp");
-    if (!mkdtemp(f->dir))
-        return -1;
-    path(f->ca, sizeof(f->ca), f->dir, "ca");
-    path(f->out, sizeof(f->out), f->dir, "bundle");
-    f->now = (int64_t)time(NULL);
-    fakeclock_set_wall_ms(f->now * 1000);
-    if (pki_ca_init(f->ca, "example.org", 3650, &e) != 0) {
-        fprintf(stderr, "setup: %s\n", e.msg);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    rm_rf(f->dir);
-    free(f);
-    tls_lib_deinit();
-    return 0;
-}
+/* struct fixture, path(), setup and teardown: pki_fixture.h. */
 
 /* Write a bundle for gw-01 with services web and db into out. */
 static void write_bundle(const char *ca, const char *out, int node_days)
@@ -303,13 +242,13 @@ static void test_missing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_good, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mismatch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_other_ca, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_good, pki_fixture_setup, pki_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_mismatch, pki_fixture_setup, pki_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_key, pki_fixture_setup, pki_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_other_ca, pki_fixture_setup, pki_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_expired, pki_fixture_setup, pki_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store, pki_fixture_setup, pki_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_missing, pki_fixture_setup, pki_fixture_teardown),
     };
     return cmocka_run_group_tests_name("pki_identity", tests, NULL, NULL);
 }

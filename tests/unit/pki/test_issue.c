@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "fakes/fakeclock.h"
+#include "pki_fixture.h"
 #include "pki/bundle.h"
 #include "pki/ca.h"
 #include "pki/issue.h"
@@ -35,71 +36,7 @@
 
 #define DAY INT64_C(86400)
 
-struct fixture {
-    char dir[256]; /* the temp dir of this test */
-    char ca[300];  /* a CA made for every test */
-    char out[300]; /* where bundles go */
-    int64_t now;   /* fake wall clock, unix seconds */
-};
-
-static void path(char *out, size_t cap, const char *dir, const char *file)
-{
-    int n = snprintf(out, cap, "%s/%s", dir, file);
-    if (n < 0 || (size_t)n >= cap)
-        fail_msg("path too long: %s/%s", dir, file);
-}
-
-static void rm_rf_flat(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    char p[600];
-    if (!d)
-        return;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        path(p, sizeof(p), dir, de->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            rm_rf_flat(p);
-        else
-            unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    struct weft_err e = {{0}};
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof(f->dir), "%s/weft-pki-XXXXXX", tmp ? tmp : "/tmp");
-    if (!mkdtemp(f->dir))
-        return -1;
-    path(f->ca, sizeof(f->ca), f->dir, "ca");
-    path(f->out, sizeof(f->out), f->dir, "bundle");
-    /* Real "now" (mbedtls_x509_crt_verify checks validity against the real
-     * clock), but fixed for the test so the window can be checked exactly. */
-    f->now = (int64_t)time(NULL);
-    fakeclock_set_wall_ms(f->now * 1000);
-    if (pki_ca_init(f->ca, "example.org", 3650, &e) != 0) {
-        fprintf(stderr, "setup: %s\n", e.msg);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    rm_rf_flat(f->dir);
-    free(f);
-    tls_lib_deinit();
-    return 0;
-}
+/* struct fixture, path(), setup and teardown: pki_fixture.h. */
 
 static void crt_parse(mbedtls_x509_crt *crt, const char *pem)
 {
@@ -474,12 +411,14 @@ static void test_time_format(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_root, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_leaf, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_leaf_refusals, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ca_refusals, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bundle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bundle_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_root, pki_fixture_setup, pki_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_leaf, pki_fixture_setup, pki_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_leaf_refusals, pki_fixture_setup,
+                                        pki_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_ca_refusals, pki_fixture_setup, pki_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_bundle, pki_fixture_setup, pki_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_bundle_refusals, pki_fixture_setup,
+                                        pki_fixture_teardown),
         cmocka_unit_test(test_time_format),
     };
     return cmocka_run_group_tests_name("pki_issue", tests, NULL, NULL);
