@@ -32,6 +32,7 @@
 
 struct pki_ca;                 /* a loaded CA: key and certificate */
 struct mbedtls_x509write_cert; /* prepared by issue.c, signed here */
+struct mbedtls_x509_crt;       /* a parsed certificate (renew.c) */
 
 /** What `weft ca show` prints; read from ca.crt alone (the key stays shut). */
 struct pki_ca_info {
@@ -78,6 +79,13 @@ int pki_ca_bundle_pem(const struct pki_ca *ca, struct sbuf *out, struct weft_err
  */
 int pki_ca_sign(struct pki_ca *ca, struct mbedtls_x509write_cert *crt, struct sbuf *out,
                 struct weft_err *e);
+
+/**
+ * Was leaf signed by this CA? Signatures and key usage are checked, the
+ * validity dates are not (the caller judges them by its clock). Returns 0,
+ * or -1 with a message in e.
+ */
+int pki_ca_verify_leaf(struct pki_ca *ca, struct mbedtls_x509_crt *leaf, struct weft_err *e);
 
 /** Read ca.crt in dir (not the key) and describe it. Returns 0, or -1. */
 int pki_ca_info_read(const char *dir, struct pki_ca_info *out, struct weft_err *e);

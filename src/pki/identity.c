@@ -502,7 +502,95 @@ int pki_identity_check_expiry(const struct pki_identity *id, int64_t now_s, stru
     return err_set(e,
                    "the node certificate %s expired on %s; re-enroll this node: on the CA's "
                    "machine run `weft ca issue --ca CA_DIR --node %s [--services ...] --out DIR`, "
-                   "copy DIR here and point [identity] bundle at it, then start again (online "
-                   "enrollment with join tokens comes later)",
-                   n->spiffe_id, when, n->name);
+                   "copy DIR here and point [identity] bundle at it, then start again; or "
+                   "enroll online: on the CA node run `weft ca token --node %s [--services ...]` "
+                   "and set [identity] token to what it prints (without [identity] bundle)",
+                   n->spiffe_id, when, n->name, n->name);
+}
+
+struct pki_identity *pki_identity_copy(const struct pki_identity *id)
+{
+    struct pki_identity *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    for (size_t i = 0; i < id->nidents; i++) {
+        struct pki_ident *it = ident_add(c);
+        if (!it)
+            goto fail;
+        *it = id->idents[i];
+        it->cert_pem = ident_strdup(id->idents[i].cert_pem);
+        it->key_pem = ident_strdup(id->idents[i].key_pem);
+        if (!it->cert_pem || !it->key_pem)
+            goto fail;
+    }
+    for (size_t i = 0; i < id->nroots; i++) {
+        struct pki_root *r = root_add(c);
+        if (!r)
+            goto fail;
+        *r = id->roots[i];
+        if (!(r->cert_pem = ident_strdup(id->roots[i].cert_pem)))
+            goto fail;
+    }
+    return c;
+fail:
+    pki_identity_free(c);
+    return NULL;
+}
+
+int pki_identity_set_pem(struct pki_identity *id, size_t i, const char *cert_pem,
+                         const char *key_pem, struct weft_err *e)
+{
+    char *c = ident_strdup(cert_pem), *k = ident_strdup(key_pem);
+    if (!c || !k) {
+        free(c);
+        ident_key_free(k);
+        return err_set(e, "out of memory");
+    }
+    free(id->idents[i].cert_pem);
+    ident_key_free(id->idents[i].key_pem);
+    id->idents[i].cert_pem = c;
+    id->idents[i].key_pem = k;
+    return 0;
+}
+
+int pki_identity_set_roots(struct pki_identity *id, const char *bundle_pem, struct weft_err *e)
+{
+    struct pki_identity tmp = {0};
+    if (ident_roots_from_pem(&tmp, bundle_pem, "trust bundle", e) != 0 || tmp.nroots == 0) {
+        for (size_t i = 0; i < tmp.nroots; i++)
+            free(tmp.roots[i].cert_pem);
+        free(tmp.roots);
+        return tmp.nroots == 0 && !err_is_set(e) ? err_set(e, "empty trust bundle") : -1;
+    }
+    for (size_t i = 0; i < id->nroots; i++)
+        free(id->roots[i].cert_pem);
+    free(id->roots);
+    id->roots = tmp.roots;
+    id->nroots = tmp.nroots;
+    return 0;
+}
+
+int pki_identity_roots_pem(const struct pki_identity *id, struct sbuf *out, struct weft_err *e)
+{
+    for (size_t i = 0; i < id->nroots; i++)
+        sbuf_puts(out, id->roots[i].cert_pem);
+    return out->oom ? err_set(e, "out of memory") : 0;
+}
+
+struct pki_identity *pki_identity_new(void)
+{
+    return calloc(1, sizeof(struct pki_identity));
+}
+
+int pki_identity_add(struct pki_identity *id, enum spiffe_kind kind, const char *name,
+                     const char *cert_pem, const char *key_pem, struct weft_err *e)
+{
+    struct pki_ident *it = ident_add(id);
+    if (!it)
+        return err_set(e, "out of memory");
+    it->kind = kind;
+    snprintf(it->name, sizeof(it->name), "%s", name);
+    it->cert_pem = ident_strdup(cert_pem);
+    it->key_pem = ident_strdup(key_pem);
+    return it->cert_pem && it->key_pem ? 0 : err_set(e, "out of memory");
 }

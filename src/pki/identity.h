@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/sbuf.h"
 #include "pki/spiffe.h"
 
 struct store;
@@ -113,6 +114,32 @@ int pki_identity_check_expiry(const struct pki_identity *id, int64_t now_s, stru
 
 /** Unix seconds as "YYYY-MM-DDThh:mm:ssZ" into out[21]. */
 void pki_identity_time_iso(int64_t unix_s, char out[21]);
+
+/** An empty identity (caller owns: pki_identity_free), or NULL. */
+struct pki_identity *pki_identity_new(void);
+
+/**
+ * Append an entry (copies of the PEMs; the node's must come first). Checked
+ * later by pki_identity_check. Returns 0 or -1.
+ */
+int pki_identity_add(struct pki_identity *id, enum spiffe_kind kind, const char *name,
+                     const char *cert_pem, const char *key_pem, struct weft_err *e);
+
+/** A deep copy of id (keys included), or NULL when out of memory. */
+struct pki_identity *pki_identity_copy(const struct pki_identity *id);
+
+/**
+ * Replace entry i's certificate and key (copies; the old key is wiped). The
+ * derived fields are stale until pki_identity_check runs. Returns 0 or -1.
+ */
+int pki_identity_set_pem(struct pki_identity *id, size_t i, const char *cert_pem,
+                         const char *key_pem, struct weft_err *e);
+
+/** Replace the trust roots with every certificate of bundle_pem. Returns 0 or -1. */
+int pki_identity_set_roots(struct pki_identity *id, const char *bundle_pem, struct weft_err *e);
+
+/** Append every root's PEM to out (a trust bundle for tls_conf). Returns 0 or -1. */
+int pki_identity_roots_pem(const struct pki_identity *id, struct sbuf *out, struct weft_err *e);
 
 /** Free id (keys wiped); accepts NULL. */
 void pki_identity_free(struct pki_identity *id);

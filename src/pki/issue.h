@@ -48,4 +48,19 @@ void pki_leaf_deinit(struct pki_leaf *leaf);
 int pki_issue_leaf(struct pki_ca *ca, enum spiffe_kind kind, const char *name, int64_t lifetime_s,
                    struct pki_leaf *out, struct weft_err *e);
 
+/**
+ * Issue a certificate for a public key the caller holds the private half of
+ * (online renewal: the key was made on the node and never left it). pub_pem:
+ * a "PUBLIC KEY" PEM, which must be ECDSA P-256. Valid from now_s (the
+ * caller's clock, unix seconds) for lifetime_s, never past the CA. The PEM
+ * goes into crt_pem (cleared first), the expiry into *not_after. Returns 0,
+ * or -1 with a message in e.
+ */
+int pki_issue_for_pubkey(struct pki_ca *ca, enum spiffe_kind kind, const char *name, int64_t now_s,
+                         int64_t lifetime_s, const char *pub_pem, struct sbuf *crt_pem,
+                         int64_t *not_after, struct weft_err *e);
+
+/** Is pub_pem a "PUBLIC KEY" PEM of an ECDSA P-256 key? Returns 0, or -1 with why. */
+int pki_pubkey_check(const char *pub_pem, struct weft_err *e);
+
 #endif

@@ -190,6 +190,25 @@ static inline int tls_compat_is_handshake_over(mbedtls_ssl_context *ssl)
 #endif
 }
 
+/**
+ * Sign a hash with a private key into sig (cap bytes; an ECDSA P-256
+ * signature is at most MBEDTLS_PK_SIGNATURE_MAX_SIZE). 2.28 takes no size
+ * and trusts the buffer to be large enough. Returns 0 or an mbedTLS error.
+ */
+static inline int tls_compat_pk_sign(mbedtls_pk_context *pk, mbedtls_md_type_t md,
+                                     const unsigned char *hash, size_t hash_len, unsigned char *sig,
+                                     size_t cap, size_t *sig_len, tls_compat_rng_fn rng,
+                                     void *rng_ctx)
+{
+#if WEFT_MBEDTLS_3
+    return mbedtls_pk_sign(pk, md, hash, hash_len, sig, cap, sig_len, rng, rng_ctx);
+#else
+    if (cap < MBEDTLS_PK_SIGNATURE_MAX_SIZE)
+        return MBEDTLS_ERR_PK_BAD_INPUT_DATA;
+    return mbedtls_pk_sign(pk, md, hash, hash_len, sig, sig_len, rng, rng_ctx);
+#endif
+}
+
 /** Read a private key file (PEM or DER, no password). Returns 0 or an mbedTLS error code. */
 static inline int tls_compat_pk_parse_keyfile(mbedtls_pk_context *pk, const char *path,
                                               tls_compat_rng_fn rng, void *rng_ctx)

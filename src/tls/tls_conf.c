@@ -157,26 +157,35 @@ static struct tls_conf *conf_alloc(enum tls_role role, struct weft_err *e)
 static int conf_setup(struct tls_conf *conf, struct weft_err *e)
 {
     char eb[192];
-    if (conf->own_chain.version == 0)
-        return err_set(e, "tls conf: no certificate");
-    if (conf->bundle.version == 0)
-        return err_set(e, "tls conf: empty trust bundle");
-    int rc = tls_compat_pk_check_pair(&conf->own_chain.pk, &conf->own_key, conf_rng, NULL);
-    if (rc != 0)
-        return err_set(e, "tls conf: the key does not match the certificate: %s",
-                       conf_strerror(rc, eb, sizeof(eb)));
+    int rc;
+    if (!conf->pinned) {
+        if (conf->own_chain.version == 0)
+            return err_set(e, "tls conf: no certificate");
+        if (conf->bundle.version == 0)
+            return err_set(e, "tls conf: empty trust bundle");
+        rc = tls_compat_pk_check_pair(&conf->own_chain.pk, &conf->own_key, conf_rng, NULL);
+        if (rc != 0)
+            return err_set(e, "tls conf: the key does not match the certificate: %s",
+                           conf_strerror(rc, eb, sizeof(eb)));
+    }
     int endpoint = conf->role == TLS_ROLE_SERVER ? MBEDTLS_SSL_IS_SERVER : MBEDTLS_SSL_IS_CLIENT;
     rc = mbedtls_ssl_config_defaults(&conf->ssl, endpoint, MBEDTLS_SSL_TRANSPORT_STREAM,
                                      MBEDTLS_SSL_PRESET_DEFAULT);
     if (rc != 0)
         return err_set(e, "tls conf: defaults: %s", conf_strerror(rc, eb, sizeof(eb)));
     mbedtls_ssl_conf_rng(&conf->ssl, conf_rng, NULL);
-    /* Mutual authentication both ways; no host name is ever set or checked. */
-    mbedtls_ssl_conf_authmode(&conf->ssl, MBEDTLS_SSL_VERIFY_REQUIRED);
-    mbedtls_ssl_conf_ca_chain(&conf->ssl, &conf->bundle, NULL);
-    rc = mbedtls_ssl_conf_own_cert(&conf->ssl, &conf->own_chain, &conf->own_key);
-    if (rc != 0)
-        return err_set(e, "tls conf: own certificate: %s", conf_strerror(rc, eb, sizeof(eb)));
+    /* Mutual authentication both ways; no host name is ever set or checked.
+     * A pinned client (enrollment) has no certificate yet and checks the
+     * server's chain itself once the handshake is over (tls_sess.c). */
+    if (conf->pinned) {
+        mbedtls_ssl_conf_authmode(&conf->ssl, MBEDTLS_SSL_VERIFY_NONE);
+    } else {
+        mbedtls_ssl_conf_authmode(&conf->ssl, MBEDTLS_SSL_VERIFY_REQUIRED);
+        mbedtls_ssl_conf_ca_chain(&conf->ssl, &conf->bundle, NULL);
+        rc = mbedtls_ssl_conf_own_cert(&conf->ssl, &conf->own_chain, &conf->own_key);
+        if (rc != 0)
+            return err_set(e, "tls conf: own certificate: %s", conf_strerror(rc, eb, sizeof(eb)));
+    }
     tls_compat_conf_versions(&conf->ssl);
     /*
      * ChaCha20-Poly1305 first: constant-time and fast in software on ARM
@@ -443,4 +452,42 @@ void tls_conf_forget_session(struct tls_conf *conf, const char *peer_key)
     mbedtls_ssl_session_free(&c->session);
     mbedtls_ssl_session_init(&c->session);
     c->used = false;
+}
+
+void tls_conf_set_clock_offset(struct tls_conf *conf, const int64_t *offset_ms)
+{
+    conf->clock_offset_ms = offset_ms;
+}
+
+struct tls_conf *tls_conf_new_pinned(const char *pin_hex, struct weft_err *e)
+{
+    struct tls_conf *conf = conf_alloc(TLS_ROLE_CLIENT, e);
+    if (!conf)
+        return NULL;
+    conf->pinned = true;
+    for (size_t i = 0; i < 32; i++) {
+        unsigned v;
+        if (!pin_hex || strlen(pin_hex) != 64 || sscanf(pin_hex + 2 * i, "%2x", &v) != 1 ||
+            !strchr("0123456789abcdef", pin_hex[2 * i]) ||
+            !strchr("0123456789abcdef", pin_hex[2 * i + 1])) {
+            err_set(e, "tls conf: the pin must be 64 lowercase hex digits (SHA-256)");
+            tls_conf_free(conf);
+            return NULL;
+        }
+        conf->pin[i] = (unsigned char)v;
+    }
+    if (conf_setup(conf, e) != 0) {
+        tls_conf_free(conf);
+        return NULL;
+    }
+    return conf;
+}
+
+void tls_conf_allow_anonymous(struct tls_conf *conf)
+{
+    conf->anonymous_ok = true;
+    mbedtls_ssl_conf_authmode(&conf->ssl, MBEDTLS_SSL_VERIFY_OPTIONAL);
+    /* No resumption: a resumed session could not tell anonymous from a
+     * verified peer whose ID the ticket carries. */
+    mbedtls_ssl_conf_session_tickets_cb(&conf->ssl, NULL, NULL, NULL);
 }

@@ -87,6 +87,23 @@ struct tls_conf *tls_conf_new(enum tls_role role, const char *cert_pem_path,
 struct tls_conf *tls_conf_new_pem(enum tls_role role, const char *cert_pem, const char *key_pem,
                                   const char *bundle_pem, struct weft_err *e);
 
+/**
+ * A client conf for enrollment: no certificate of our own; the server's
+ * chain must contain a root whose SHA-256 (of its DER) is pin_hex (64
+ * lowercase hex digits) and the server's leaf must verify against that root,
+ * carry a SPIFFE ID of the trust domain and pass the accept rules; checked
+ * when the handshake is over, before any data is written. Returns the conf,
+ * or NULL with a message in e.
+ */
+struct tls_conf *tls_conf_new_pinned(const char *pin_hex, struct weft_err *e);
+
+/**
+ * Server: also let clients without a certificate through, with the peer ID
+ * "" (for enrollment). A client that does present a certificate must still
+ * pass every check. Disables session tickets on this conf.
+ */
+void tls_conf_allow_anonymous(struct tls_conf *conf);
+
 /** Release a conf; accepts NULL. Its sessions must be freed first. */
 void tls_conf_free(struct tls_conf *conf);
 
@@ -116,6 +133,14 @@ enum tls_role tls_conf_role(const struct tls_conf *conf);
 
 /** The counters (owned by the conf). */
 const struct tls_stats *tls_conf_stats(const struct tls_conf *conf);
+
+/**
+ * Debug only ([debug] clock_offset): judge the peer's certificate dates by
+ * weft's wall clock plus *offset_ms (read at each handshake) instead of
+ * mbedTLS's clock, so agents whose certificate clocks were moved together
+ * accept each other's certificates. NULL restores mbedTLS's judgement.
+ */
+void tls_conf_set_clock_offset(struct tls_conf *conf, const int64_t *offset_ms);
 
 /** Client: forget the session kept for peer_key (e.g. after a certificate change). */
 void tls_conf_forget_session(struct tls_conf *conf, const char *peer_key);

@@ -48,6 +48,10 @@ struct tls_conf {
     void *accept_arg;
     struct tls_cache_entry *cache; /* TLS_SESS_CACHE_MAX entries (client) */
     uint64_t use_clock;
+    const int64_t *clock_offset_ms; /* debug: judge validity by the wall clock + this */
+    bool anonymous_ok;              /* server: clients without a certificate get peer ID "" */
+    bool pinned;                    /* client: no own cert, server chain must reach pin */
+    unsigned char pin[32];          /* SHA-256 of the root's DER */
     struct tls_stats stats;
     struct log_ratelim fail_log;
     struct tls_sess *active; /* the session inside an mbedTLS call (see above) */

@@ -23,11 +23,14 @@
  */
 #include "tls/tls_sess.h"
 
+#include "core/clock.h"
+
 #include "tls/tls_priv.h"
 
 #include <event2/buffer.h>
 
 #include <mbedtls/error.h>
+#include <mbedtls/md.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,10 +160,36 @@ static enum tls_fail cert_spiffe_id(const mbedtls_x509_crt *crt, char id[TLS_PEE
     return TLS_FAIL_NONE;
 }
 
+/* An X.509 time (UTC) as unix seconds, without time_t (civil-date arithmetic). */
+static int64_t sess_x509_unix(const mbedtls_x509_time *t)
+{
+    int64_t y = t->year - (t->mon <= 2);
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (t->mon + (t->mon > 2 ? -3 : 9)) + 2) / 5 + t->day - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    return days * 86400 + t->hour * 3600 + t->min * 60 + t->sec;
+}
+
+/* Debug clock: replace mbedTLS's date verdict with one by weft's clock + offset. */
+static void sess_judge_dates(const struct tls_conf *conf, const mbedtls_x509_crt *crt,
+                             uint32_t *flags)
+{
+    int64_t now = (clock_wall_ms() + *conf->clock_offset_ms) / 1000;
+    *flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
+    if (now > sess_x509_unix(&crt->valid_to))
+        *flags |= MBEDTLS_X509_BADCERT_EXPIRED;
+    if (now < sess_x509_unix(&crt->valid_from))
+        *flags |= MBEDTLS_X509_BADCERT_FUTURE;
+}
+
 static int sess_verify(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
     struct tls_sess *s = ctx;
     s->verify_called = true;
+    if (s->conf->clock_offset_ms)
+        sess_judge_dates(s->conf, crt, flags);
     if (depth != 0)
         return 0;
     char id[TLS_PEER_ID_MAX + 1];
@@ -326,9 +355,78 @@ static void sess_keep(struct tls_sess *s)
         log_debug(LOG_TLS, "tls client: session for %s not kept", s->peer_key);
 }
 
+/*
+ * Pinned client: the server's chain must hold the pinned root, its leaf must
+ * verify against it, and carry an accepted SPIFFE ID. Returns TLS_FAIL_NONE
+ * (peer_id set) or the reason (fail_msg set).
+ */
+static enum tls_fail sess_check_pinned(struct tls_sess *s)
+{
+    const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&s->ssl);
+    const mbedtls_md_info_t *sha = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+    mbedtls_x509_crt root;
+    enum tls_fail f = TLS_FAIL_BAD_CHAIN;
+    uint32_t flags = 0;
+    char why[160] = "";
+    mbedtls_x509_crt_init(&root);
+    snprintf(s->fail_msg, sizeof(s->fail_msg), "the server's chain does not hold the pinned CA");
+    for (const mbedtls_x509_crt *c = peer; c && c->raw.p; c = c->next) {
+        unsigned char md[32];
+        if (sha && mbedtls_md(sha, c->raw.p, c->raw.len, md) == 0 &&
+            memcmp(md, s->conf->pin, sizeof(md)) == 0) {
+            if (mbedtls_x509_crt_parse_der(&root, c->raw.p, c->raw.len) != 0)
+                break;
+            if (mbedtls_x509_crt_verify((mbedtls_x509_crt *)peer, &root, NULL, NULL, &flags,
+                                        sess_verify, s) != 0 ||
+                flags != 0) {
+                snprintf(s->fail_msg, sizeof(s->fail_msg),
+                         "the server's certificate does not verify against the pinned CA "
+                         "(flags 0x%x)",
+                         (unsigned)flags);
+                f = (flags & MBEDTLS_X509_BADCERT_EXPIRED)  ? TLS_FAIL_EXPIRED
+                    : (flags & MBEDTLS_X509_BADCERT_FUTURE) ? TLS_FAIL_NOT_YET_VALID
+                    : s->id_fail != TLS_FAIL_NONE           ? s->id_fail
+                                                            : TLS_FAIL_BAD_CHAIN;
+                break;
+            }
+            f = s->peer_id[0] ? TLS_FAIL_NONE : TLS_FAIL_NO_SPIFFE_ID;
+            break;
+        }
+    }
+    (void)why;
+    mbedtls_x509_crt_free(&root);
+    return f;
+}
+
 /* The handshake is over: establish and check the peer's ID, then open. */
 static enum tls_io sess_established(struct tls_sess *s)
 {
+    if (s->conf->pinned) {
+        enum tls_fail f = sess_check_pinned(s);
+        if (f != TLS_FAIL_NONE) {
+            mbedtls_ssl_send_alert_message(&s->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                           MBEDTLS_SSL_ALERT_MSG_BAD_CERT);
+            return sess_fail(s, f, 0);
+        }
+        s->conf->stats.handshakes++;
+        sess_set_state(s, TLS_SESS_OPEN);
+        return TLS_IO_OK;
+    }
+    if (s->conf->anonymous_ok) {
+        /* VERIFY_OPTIONAL: mbedTLS let a failed verification through. */
+        uint32_t v = mbedtls_ssl_get_verify_result(&s->ssl);
+        if (s->verify_called && v != 0) {
+            mbedtls_ssl_send_alert_message(&s->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                           MBEDTLS_SSL_ALERT_MSG_BAD_CERT);
+            return sess_fail(s, sess_classify(s, MBEDTLS_ERR_X509_CERT_VERIFY_FAILED), 0);
+        }
+        if (!s->verify_called) {
+            s->peer_id[0] = '\0';
+            s->conf->stats.handshakes++;
+            sess_set_state(s, TLS_SESS_OPEN);
+            return TLS_IO_OK;
+        }
+    }
     s->resumed = !s->verify_called;
     if (s->resumed) {
         /* No certificate was exchanged; the ID the ticket carries (server)

@@ -32,6 +32,8 @@
 #include "tls/tls_sess.h"
 
 #include <event2/buffer.h>
+#include <mbedtls/md.h>
+#include <mbedtls/x509_crt.h>
 
 #include <dirent.h>
 #include <stdio.h>
@@ -555,18 +557,141 @@ static void test_conf_errors(void **state)
     assert_string_equal(tls_fail_name(TLS_FAIL_MAX), "?");
 }
 
+/* SHA-256 of the first certificate of pem, as hex (a pin). */
+static void pin_of(const char *pem, char out[65])
+{
+    mbedtls_x509_crt c;
+    unsigned char md[32];
+    mbedtls_x509_crt_init(&c);
+    assert_int_equal(mbedtls_x509_crt_parse(&c, (const unsigned char *)pem, strlen(pem) + 1), 0);
+    assert_int_equal(
+        mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), c.raw.p, c.raw.len, md), 0);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    mbedtls_x509_crt_free(&c);
+}
+
+/* A server that sends its CA along and lets clients without a certificate in. */
+static struct tls_conf *enroll_server_conf(void)
+{
+    struct weft_err e = {{0}};
+    char chain[8192];
+    snprintf(chain, sizeof(chain), "%s%s", g.srv.crt, g.ca_a);
+    struct tls_conf *conf = tls_conf_new_pem(TLS_ROLE_SERVER, chain, g.srv.key, g.ca_a, &e);
+    if (!conf)
+        fail_msg("server conf: %s", e.msg);
+    assert_int_equal(tls_conf_set_trust_domain(conf, "example.org", &e), 0);
+    assert_int_equal(tls_conf_accept_list(conf, "spiffe://example.org/svc/a", &e), 0);
+    tls_conf_allow_anonymous(conf);
+    return conf;
+}
+
+static struct tls_conf *pinned_conf(const char *pin, const char *accept)
+{
+    struct weft_err e = {{0}};
+    struct tls_conf *conf = tls_conf_new_pinned(pin, &e);
+    if (!conf)
+        fail_msg("pinned conf: %s", e.msg);
+    assert_int_equal(tls_conf_set_trust_domain(conf, "example.org", &e), 0);
+    assert_int_equal(tls_conf_accept_list(conf, accept, &e), 0);
+    return conf;
+}
+
+/* Enrollment: a client without a certificate, pinned to the CA's fingerprint. */
+static void test_pinned_anonymous(void **state)
+{
+    (void)state;
+    struct weft_err e = {{0}};
+    char pin[65], other_pin[65];
+    pin_of(g.ca_a, pin);
+    pin_of(g.ca_c, other_pin);
+    struct tls_conf *sc = enroll_server_conf();
+    struct pair p;
+
+    /* The right pin: both sides open, the server sees no ID, the client the server's. */
+    struct tls_conf *cc = pinned_conf(pin, "spiffe://example.org/svc/srv");
+    pair_open(&p, cc, sc);
+    pair_handshake(&p);
+    assert_int_equal(p.cio, TLS_IO_OK);
+    assert_int_equal(p.sio, TLS_IO_OK);
+    assert_string_equal(tls_sess_peer_id(p.s), "");
+    assert_string_equal(tls_sess_peer_id(p.c), "spiffe://example.org/svc/srv");
+    pair_close(&p);
+    tls_conf_free(cc);
+
+    /* Another pin: refused by the client before any data. */
+    cc = pinned_conf(other_pin, "spiffe://example.org/svc/srv");
+    pair_open(&p, cc, sc);
+    pair_handshake(&p);
+    assert_int_equal(p.cio, TLS_IO_ERROR);
+    assert_int_equal(tls_sess_fail(p.c), TLS_FAIL_BAD_CHAIN);
+    assert_non_null(strstr(tls_sess_fail_msg(p.c), "does not hold the pinned CA"));
+    pair_close(&p);
+    tls_conf_free(cc);
+
+    /* The right pin, but the server's ID is not accepted. */
+    cc = pinned_conf(pin, "spiffe://example.org/svc/other");
+    pair_open(&p, cc, sc);
+    pair_handshake(&p);
+    assert_int_equal(p.cio, TLS_IO_ERROR);
+    assert_int_equal(tls_sess_fail(p.c), TLS_FAIL_ID_NOT_ACCEPTED);
+    pair_close(&p);
+    tls_conf_free(cc);
+
+    /* A server that sends only its leaf cannot be pinned. */
+    struct tls_conf *leaf_only = server_conf("spiffe://example.org/svc/a");
+    tls_conf_allow_anonymous(leaf_only);
+    cc = pinned_conf(pin, "spiffe://example.org/svc/srv");
+    pair_open(&p, cc, leaf_only);
+    pair_handshake(&p);
+    assert_int_equal(tls_sess_fail(p.c), TLS_FAIL_BAD_CHAIN);
+    pair_close(&p);
+    tls_conf_free(cc);
+    tls_conf_free(leaf_only);
+
+    /* With anonymous callers allowed, a client that does present a
+     * certificate is still checked: accepted, expired, another CA. */
+    cc = client_conf(&g.a, "spiffe://example.org/svc/srv");
+    pair_open(&p, cc, sc);
+    pair_handshake(&p);
+    assert_int_equal(p.sio, TLS_IO_OK);
+    assert_string_equal(tls_sess_peer_id(p.s), "spiffe://example.org/svc/a");
+    pair_close(&p);
+    tls_conf_free(cc);
+    const struct pem *bad[] = {&g.old, &g.other_ca_a, &g.b};
+    const enum tls_fail want[] = {TLS_FAIL_EXPIRED, TLS_FAIL_BAD_CHAIN, TLS_FAIL_ID_NOT_ACCEPTED};
+    for (int i = 0; i < 3; i++) {
+        cc = tls_conf_new_pem(TLS_ROLE_CLIENT, bad[i]->crt, bad[i]->key, g.ca_a, &e);
+        assert_non_null(cc);
+        assert_int_equal(tls_conf_set_trust_domain(cc, "example.org", &e), 0);
+        assert_int_equal(tls_conf_accept_list(cc, "spiffe://example.org/svc/srv", &e), 0);
+        pair_open(&p, cc, sc);
+        pair_handshake(&p);
+        assert_int_equal(p.sio, TLS_IO_ERROR);
+        if (tls_sess_fail(p.s) != want[i])
+            fail_msg("case %d: %s", i, tls_fail_name(tls_sess_fail(p.s)));
+        pair_close(&p);
+        tls_conf_free(cc);
+    }
+    tls_conf_free(sc);
+
+    /* Bad pins. */
+    assert_null(tls_conf_new_pinned("abc", &e));
+    assert_null(tls_conf_new_pinned(NULL, &e));
+    char upper[65];
+    snprintf(upper, sizeof(upper), "%s", pin);
+    upper[0] = 'G';
+    assert_null(tls_conf_new_pinned(upper, &e));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_pair),
-        cmocka_unit_test(test_expired),
-        cmocka_unit_test(test_not_yet_valid),
-        cmocka_unit_test(test_wrong_ca),
-        cmocka_unit_test(test_wrong_trust_domain),
-        cmocka_unit_test(test_id_not_accepted),
-        cmocka_unit_test(test_client_refuses_server),
-        cmocka_unit_test(test_no_client_cert),
-        cmocka_unit_test(test_resumption),
+        cmocka_unit_test(test_pinned_anonymous), cmocka_unit_test(test_valid_pair),
+        cmocka_unit_test(test_expired),          cmocka_unit_test(test_not_yet_valid),
+        cmocka_unit_test(test_wrong_ca),         cmocka_unit_test(test_wrong_trust_domain),
+        cmocka_unit_test(test_id_not_accepted),  cmocka_unit_test(test_client_refuses_server),
+        cmocka_unit_test(test_no_client_cert),   cmocka_unit_test(test_resumption),
         cmocka_unit_test(test_conf_errors),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
