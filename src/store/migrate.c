@@ -23,6 +23,28 @@ static const char *const migrations[] = {
     "  serial TEXT NOT NULL, issuer_fp TEXT NOT NULL, PRIMARY KEY (kind, name)) WITHOUT ROWID;"
     "CREATE TABLE trust_roots (fingerprint TEXT PRIMARY KEY NOT NULL, cert_pem TEXT NOT NULL,"
     "  not_after INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 2 -> 3: the gossip members this node knew (docs/gossip.md "Persistence
+     * and rejoin"): rewritten as a whole when the member table changes, read
+     * at start to rejoin. addr is textual (IPv4 or IPv6), status one of the
+     * four member states, updated_ms unix milliseconds of the write. */
+    "CREATE TABLE gossip_members (name TEXT PRIMARY KEY NOT NULL, addr TEXT NOT NULL,"
+    "  port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+    "  status TEXT NOT NULL CHECK (status IN ('alive', 'suspect', 'dead', 'left')),"
+    "  updated_ms INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 3 -> 4: the online CA's record of which node may hold which service
+     * certificates (docs/identity.md "The CA service and renewal"); only a
+     * CA node writes it. source: how the enrollment was learnt ('proof': a
+     * renewal that proved it held the service's key; 'token': online
+     * enrollment). created: unix seconds. tokens: the one-time enrollment
+     * tokens it handed out: the SHA-256 of the secret (never the secret),
+     * the node and services (comma-separated) it grants, expiry and use
+     * (unix seconds, NULL: unused). */
+    "CREATE TABLE enrollments (node TEXT NOT NULL, service TEXT NOT NULL,"
+    "  source TEXT NOT NULL, created INTEGER NOT NULL,"
+    "  PRIMARY KEY (node, service)) WITHOUT ROWID;"
+    "CREATE TABLE tokens (hash TEXT PRIMARY KEY NOT NULL, node TEXT NOT NULL,"
+    "  services TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,"
+    "  used INTEGER) WITHOUT ROWID;",
 };
 
 int migrate_latest(void)

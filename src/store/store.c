@@ -400,3 +400,200 @@ int store_root_each(struct store *st, store_root_fn fn, void *ud, struct weft_er
     sqlite3_finalize(stmt);
     return ret;
 }
+
+int store_members_replace(struct store *st, const struct store_member *rows, size_t n,
+                          struct weft_err *e)
+{
+    sqlite3_stmt *ins = NULL;
+    int64_t now = clock_wall_ms();
+    if (store_exec(st, "BEGIN IMMEDIATE", e) != 0)
+        return err_prefix(e, "storing gossip members");
+    if (store_exec(st, "DELETE FROM gossip_members", e) != 0)
+        goto fail;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO gossip_members (name, addr, port, status, updated_ms)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5)",
+                           -1, &ins, NULL) != SQLITE_OK) {
+        err_set(e, "preparing: %s", sqlite3_errmsg(st->db));
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_text(ins, 1, rows[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 2, rows[i].addr, -1, SQLITE_STATIC);
+        sqlite3_bind_int(ins, 3, (int)rows[i].port);
+        sqlite3_bind_text(ins, 4, rows[i].status, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 5, now);
+        if (store_step_write(st, ins, e) != 0)
+            goto fail;
+    }
+    sqlite3_finalize(ins);
+    return store_exec(st, "COMMIT", e) == 0 ? 0 : (store_exec(st, "ROLLBACK", NULL), -1);
+fail:
+    sqlite3_finalize(ins);
+    store_exec(st, "ROLLBACK", NULL);
+    return err_prefix(e, "storing gossip members");
+}
+
+int store_members_each(struct store *st, store_member_fn fn, void *ud, struct weft_err *e)
+{
+    sqlite3_stmt *stmt;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT name, addr, port, status, updated_ms FROM gossip_members"
+                           " ORDER BY name",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return err_set(e, "reading gossip members: %s", sqlite3_errmsg(st->db));
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct store_member r = {
+            .name = (const char *)sqlite3_column_text(stmt, 0),
+            .addr = (const char *)sqlite3_column_text(stmt, 1),
+            .port = (unsigned)sqlite3_column_int(stmt, 2),
+            .status = (const char *)sqlite3_column_text(stmt, 3),
+            .updated_ms = sqlite3_column_int64(stmt, 4),
+        };
+        if (fn(ud, &r) != 0) {
+            ret = err_set(e, "reading gossip members: stopped at %s", r.name ? r.name : "?");
+            break;
+        }
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = err_set(e, "reading gossip members: %s", sqlite3_errmsg(st->db));
+    sqlite3_finalize(stmt);
+    return ret;
+}
+
+int store_enroll_add(struct store *st, const char *node, const char *service, const char *source,
+                     int64_t now_s, struct weft_err *e)
+{
+    sqlite3_stmt *ins;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT OR IGNORE INTO enrollments (node, service, source, created)"
+                           " VALUES (?1, ?2, ?3, ?4)",
+                           -1, &ins, NULL) != SQLITE_OK)
+        return err_set(e, "recording enrollment: %s", sqlite3_errmsg(st->db));
+    sqlite3_bind_text(ins, 1, node, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 2, service, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 3, source, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 4, now_s);
+    int rc = store_step_write(st, ins, e);
+    sqlite3_finalize(ins);
+    return rc == 0 ? 0 : err_prefix(e, "recording enrollment");
+}
+
+int store_enroll_has(struct store *st, const char *node, const char *service, struct weft_err *e)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM enrollments WHERE node = ?1 AND service = ?2", -1,
+                           &q, NULL) != SQLITE_OK)
+        return err_set(e, "reading enrollments: %s", sqlite3_errmsg(st->db));
+    sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, service, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return err_set(e, "reading enrollments: %s", sqlite3_errmsg(st->db));
+}
+
+int store_token_add(struct store *st, const char *hash, const char *node, const char *services,
+                    int64_t now_s, int64_t expires_s, struct weft_err *e)
+{
+    sqlite3_stmt *ins;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO tokens (hash, node, services, created, expires, used)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+                           -1, &ins, NULL) != SQLITE_OK)
+        return err_set(e, "recording token: %s", sqlite3_errmsg(st->db));
+    sqlite3_bind_text(ins, 1, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 2, node, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 3, services, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 4, now_s);
+    sqlite3_bind_int64(ins, 5, expires_s);
+    int rc = store_step_write(st, ins, e);
+    sqlite3_finalize(ins);
+    return rc == 0 ? 0 : err_prefix(e, "recording token");
+}
+
+/* Record each service of a comma-separated list for node (inside a transaction). */
+static int token_enroll(struct store *st, const char *node, const char *services, int64_t now_s,
+                        struct weft_err *e)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", services);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (store_enroll_add(st, node, t, "token", now_s, e) != 0)
+            return -1;
+    return 0;
+}
+
+/* Look a token up, and with consume mark it used and record its enrollments. */
+static int token_take(struct store *st, const char *hash, int64_t now_s, char *node,
+                      size_t node_cap, char *services, size_t svc_cap, int64_t *when_s,
+                      bool consume, struct weft_err *e)
+{
+    sqlite3_stmt *q = NULL;
+    int result = -1;
+    if (store_exec(st, "BEGIN IMMEDIATE", e) != 0)
+        return err_prefix(e, "consuming token");
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT node, services, expires, used FROM tokens WHERE hash = ?1", -1,
+                           &q, NULL) != SQLITE_OK) {
+        err_set(e, "reading tokens: %s", sqlite3_errmsg(st->db));
+        goto fail;
+    }
+    sqlite3_bind_text(q, 1, hash, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_DONE) {
+        result = STORE_TOKEN_UNKNOWN;
+    } else if (rc != SQLITE_ROW) {
+        err_set(e, "reading tokens: %s", sqlite3_errmsg(st->db));
+        goto fail;
+    } else if (sqlite3_column_type(q, 3) != SQLITE_NULL) {
+        *when_s = sqlite3_column_int64(q, 3);
+        result = STORE_TOKEN_USED;
+    } else if (sqlite3_column_int64(q, 2) <= now_s) {
+        *when_s = sqlite3_column_int64(q, 2);
+        result = STORE_TOKEN_EXPIRED;
+    } else {
+        snprintf(node, node_cap, "%s", (const char *)sqlite3_column_text(q, 0));
+        snprintf(services, svc_cap, "%s", (const char *)sqlite3_column_text(q, 1));
+        result = STORE_TOKEN_OK;
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    if (result == STORE_TOKEN_OK && consume) {
+        if (sqlite3_prepare_v2(st->db, "UPDATE tokens SET used = ?2 WHERE hash = ?1", -1, &q,
+                               NULL) != SQLITE_OK) {
+            err_set(e, "consuming token: %s", sqlite3_errmsg(st->db));
+            goto fail;
+        }
+        sqlite3_bind_text(q, 1, hash, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, now_s);
+        if (store_step_write(st, q, e) != 0 || token_enroll(st, node, services, now_s, e) != 0)
+            goto fail;
+        sqlite3_finalize(q);
+        q = NULL;
+    }
+    if (store_exec(st, "COMMIT", e) != 0)
+        goto fail;
+    return result;
+fail:
+    sqlite3_finalize(q);
+    store_exec(st, "ROLLBACK", NULL);
+    return err_prefix(e, "consuming token");
+}
+
+int store_token_consume(struct store *st, const char *hash, int64_t now_s, char *node,
+                        size_t node_cap, char *services, size_t svc_cap, int64_t *when_s,
+                        struct weft_err *e)
+{
+    return token_take(st, hash, now_s, node, node_cap, services, svc_cap, when_s, true, e);
+}
+
+int store_token_peek(struct store *st, const char *hash, int64_t now_s, char *node, size_t node_cap,
+                     char *services, size_t svc_cap, int64_t *when_s, struct weft_err *e)
+{
+    return token_take(st, hash, now_s, node, node_cap, services, svc_cap, when_s, false, e);
+}

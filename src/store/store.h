@@ -93,4 +93,66 @@ int store_identity_each(struct store *st, store_ident_fn fn, void *ud, struct we
 /** Every stored trust root, by fingerprint. Returns 0 or -1. */
 int store_root_each(struct store *st, store_root_fn fn, void *ud, struct weft_err *e);
 
+/**
+ * One known gossip member, as plain strings (store/ knows nothing of gossip):
+ * addr is a textual IPv4 or IPv6 address, status "alive", "suspect", "dead"
+ * or "left". In a row handed to a callback the strings are borrowed from
+ * SQLite for the call only.
+ */
+struct store_member {
+    const char *name;
+    const char *addr;
+    unsigned port; /* 1..65535 */
+    const char *status;
+    int64_t updated_ms; /* unix ms of the write (filled by the store; ignored on input) */
+};
+
+/**
+ * Durably replace every gossip_members row with these (n = 0 clears the
+ * table) in one transaction. Returns 0 once committed, or -1 (the table
+ * holds what it held before).
+ */
+int store_members_replace(struct store *st, const struct store_member *rows, size_t n,
+                          struct weft_err *e);
+
+typedef int (*store_member_fn)(void *ud, const struct store_member *row);
+/** Every stored gossip member, by name. Returns 0 or -1. */
+int store_members_each(struct store *st, store_member_fn fn, void *ud, struct weft_err *e);
+
+/*
+ * The online CA's enrollments (CA node only): which node may hold which
+ * service certificates. Names are plain strings (store/ knows nothing of
+ * SPIFFE); source says how it was learnt ("proof", "token").
+ */
+/** Durably record node -> service (kept if already there). Returns 0 or -1. */
+int store_enroll_add(struct store *st, const char *node, const char *service, const char *source,
+                     int64_t now_s, struct weft_err *e);
+/** Is node enrolled for service? 1 yes, 0 no, -1 error. */
+int store_enroll_has(struct store *st, const char *node, const char *service, struct weft_err *e);
+
+/** Durably record a one-time token: hash (hex of the secret's SHA-256), what it grants. */
+int store_token_add(struct store *st, const char *hash, const char *node, const char *services,
+                    int64_t now_s, int64_t expires_s, struct weft_err *e);
+
+enum store_token_result {
+    STORE_TOKEN_OK,      /* consumed now: node and services filled */
+    STORE_TOKEN_UNKNOWN, /* no such token */
+    STORE_TOKEN_USED,    /* consumed before (the time in *used_s) */
+    STORE_TOKEN_EXPIRED  /* past its expiry (in *used_s) */
+};
+
+/**
+ * Consume a token atomically (one IMMEDIATE transaction, committed with
+ * synchronous=FULL before it returns): it works once, also across restarts.
+ * On STORE_TOKEN_OK node[node_cap] and services[svc_cap] get what it grants
+ * and, in the same transaction, every (node, service) is recorded in
+ * enrollments with source "token". Returns the result, or -1 on error.
+ */
+int store_token_consume(struct store *st, const char *hash, int64_t now_s, char *node,
+                        size_t node_cap, char *services, size_t svc_cap, int64_t *when_s,
+                        struct weft_err *e);
+/** The same lookup without consuming (to check a request before spending the token). */
+int store_token_peek(struct store *st, const char *hash, int64_t now_s, char *node, size_t node_cap,
+                     char *services, size_t svc_cap, int64_t *when_s, struct weft_err *e);
+
 #endif

@@ -272,6 +272,91 @@ static void test_write_error_is_not_acknowledged(void **state)
             vfs->xSetSystemCall(vfs, g_names[i], g_real[i]);
 }
 
+struct members_seen {
+    size_t n;
+    char names[4][32];
+    char addrs[4][64];
+    unsigned ports[4];
+    char status[4][16];
+};
+
+static int collect_member(void *ud, const struct store_member *r)
+{
+    struct members_seen *m = ud;
+    if (m->n >= 4)
+        return -1;
+    snprintf(m->names[m->n], sizeof(m->names[0]), "%s", r->name);
+    snprintf(m->addrs[m->n], sizeof(m->addrs[0]), "%s", r->addr);
+    m->ports[m->n] = r->port;
+    snprintf(m->status[m->n], sizeof(m->status[0]), "%s", r->status);
+    assert_true(r->updated_ms > 0);
+    m->n++;
+    return 0;
+}
+
+static void test_gossip_members(void **state)
+{
+    struct weft_err e = {{0}};
+    struct members_seen seen;
+    struct store *st = store_open(*state, &e);
+    assert_non_null(st);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_members_each(st, collect_member, &seen, &e), 0);
+    assert_int_equal(seen.n, 0);
+
+    const struct store_member rows[] = {
+        {.name = "gw-b", .addr = "127.0.0.1", .port = 7946, .status = "alive"},
+        {.name = "gw-a", .addr = "::1", .port = 7947, .status = "dead"},
+        {.name = "gw-c", .addr = "10.0.0.3", .port = 65535, .status = "left"},
+    };
+    assert_int_equal(store_members_replace(st, rows, 3, &e), 0);
+    store_close(st);
+
+    /* Durable across a reopen; read back by name. */
+    st = store_open(*state, &e);
+    assert_non_null(st);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_members_each(st, collect_member, &seen, &e), 0);
+    assert_int_equal(seen.n, 3);
+    assert_string_equal(seen.names[0], "gw-a");
+    assert_string_equal(seen.addrs[0], "::1");
+    assert_int_equal(seen.ports[0], 7947);
+    assert_string_equal(seen.status[0], "dead");
+    assert_string_equal(seen.names[1], "gw-b");
+    assert_string_equal(seen.status[1], "alive");
+    assert_int_equal(seen.ports[2], 65535);
+
+    /* A bad row (port 0, unknown status) fails the whole replace: the table
+     * keeps what it held. */
+    const struct store_member bad[] = {
+        {.name = "gw-d", .addr = "127.0.0.4", .port = 7946, .status = "alive"},
+        {.name = "gw-e", .addr = "127.0.0.5", .port = 0, .status = "alive"},
+    };
+    assert_int_equal(store_members_replace(st, bad, 2, &e), -1);
+    assert_non_null(strstr(e.msg, "gossip members"));
+    const struct store_member bad_status = {
+        .name = "gw-f", .addr = "127.0.0.6", .port = 1, .status = "zombie"};
+    assert_int_equal(store_members_replace(st, &bad_status, 1, &e), -1);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_members_each(st, collect_member, &seen, &e), 0);
+    assert_int_equal(seen.n, 3);
+
+    /* A replace drops rows not in the new set; n = 0 clears. */
+    assert_int_equal(store_members_replace(st, &rows[1], 1, &e), 0);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_members_each(st, collect_member, &seen, &e), 0);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.names[0], "gw-a");
+    /* A callback that stops makes the walk fail. */
+    seen.n = 4;
+    assert_int_equal(store_members_each(st, collect_member, &seen, &e), -1);
+    assert_int_equal(store_members_replace(st, NULL, 0, &e), 0);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_members_each(st, collect_member, &seen, &e), 0);
+    assert_int_equal(seen.n, 0);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +364,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_meta_persists, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_one_store_per_dir, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_debug_writes_sequence, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_gossip_members, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_corrupt_refused_untouched, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_unwritable_dir, setup_dir, teardown_dir),
