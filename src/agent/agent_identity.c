@@ -20,19 +20,40 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/units.h"
 #include "pki/identity.h"
 
 #include <event2/event.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #define AGENT_IDENT_CHECK_MS (24 * 3600 * 1000)
 
-static int64_t agent_ident_now(void)
+int64_t agent_now_s(const struct weft *w)
 {
-    return clock_wall_ms() / 1000;
+    return (clock_wall_ms() + w->clock_offset_ms) / 1000;
+}
+
+/* [debug] clock_offset: honoured only with [admin] debug, and loudly. */
+static void agent_ident_clock_offset(struct weft *w)
+{
+    int64_t off = w->cfg->debug.clock_offset_ms;
+    char d[32];
+    if (!off)
+        return;
+    units_format_duration(off, d, sizeof(d));
+    if (!w->cfg->admin.debug) {
+        log_warn(LOG_AGENT, "[debug] clock_offset = %s ignored: it needs [admin] debug = true", d);
+        return;
+    }
+    w->clock_offset_ms = off;
+    log_warn(LOG_AGENT,
+             "DEBUG: certificates are judged and issued by a clock %s ahead of the wall clock "
+             "([debug] clock_offset): never in production",
+             d);
 }
 
 /* The expiry warnings: node soon to expire (or expired, while running),
@@ -40,7 +61,7 @@ static int64_t agent_ident_now(void)
 static void agent_ident_warn(const struct weft *w)
 {
     const struct pki_identity *id = w->ident;
-    int64_t now = agent_ident_now();
+    int64_t now = agent_now_s(w);
     char when[21];
     const struct pki_ident *n = &id->idents[0];
     pki_identity_time_iso(n->not_after, when);
@@ -59,10 +80,15 @@ static void agent_ident_warn(const struct weft *w)
         if (s->not_after > now)
             continue;
         pki_identity_time_iso(s->not_after, when);
-        log_warn(LOG_AGENT,
-                 "service certificate %s expired on %s; not renewed: renewal at start comes "
-                 "with the online CA (a later step), until then issue a new bundle",
-                 s->spiffe_id, when);
+        if (w->cfg->identity.ca)
+            log_warn(LOG_AGENT,
+                     "service certificate %s expired on %s; renewing it with the CA at %s",
+                     s->spiffe_id, when, w->cfg->identity.ca);
+        else
+            log_warn(LOG_AGENT,
+                     "service certificate %s expired on %s; not renewed: set [identity] ca to "
+                     "renew online, or issue a new bundle",
+                     s->spiffe_id, when);
     }
 }
 
@@ -84,6 +110,44 @@ static int agent_ident_dir_exists(const char *dir, struct weft_err *e)
     return err_set(e, "[identity] bundle %s: %s", dir, strerror(errno));
 }
 
+static int agent_ident_timer(struct weft *w, struct weft_err *e)
+{
+    agent_ident_warn(w);
+    w->ev_ident = event_new(w->base, -1, EV_PERSIST, agent_ident_on_timer, w);
+    if (!w->ev_ident || loop_timer_add(w->ev_ident, AGENT_IDENT_CHECK_MS) != 0)
+        return err_set(e, "cannot arm the daily certificate check");
+    return 0;
+}
+
+/* [identity] token without a bundle: the store's identity, or enroll once. */
+static int agent_ident_from_token(struct weft *w, struct weft_err *e)
+{
+    const char *node = w->cfg->node.name, *td = w->cfg->node.trust_domain;
+    if (pki_identity_load_store(w->store, node, td, &w->ident, e) != 0)
+        return -1;
+    if (w->ident && pki_identity_check_expiry(w->ident, agent_now_s(w), e) != 0) {
+        /* Re-enrollment: the operator put a (new) token in the config. */
+        log_warn(LOG_AGENT, "%s; enrolling again with [identity] token", e->msg);
+        err_clear(e);
+        pki_identity_free(w->ident);
+        w->ident = NULL;
+    }
+    if (w->ident) {
+        w->ident_source = "store";
+        log_info(LOG_AGENT,
+                 "identity %s from the store: already enrolled, [identity] token is no longer "
+                 "used",
+                 w->ident->idents[0].spiffe_id);
+    } else {
+        if (agent_enroll(w, &w->ident, e) != 0)
+            return -1;
+        w->ident_source = "enrollment";
+    }
+    if (pki_identity_check_expiry(w->ident, agent_now_s(w), e) != 0)
+        return -1;
+    return agent_ident_timer(w, e);
+}
+
 int agent_identity_start(struct weft *w, struct weft_err *e)
 {
     const char *dir = w->cfg->identity.bundle;
@@ -91,8 +155,11 @@ int agent_identity_start(struct weft *w, struct weft_err *e)
     struct pki_identity *disk = NULL, *stored = NULL;
     struct weft_err se = {{0}};
     char when[21];
-    if (!dir)
+    agent_ident_clock_offset(w);
+    if (!dir && !w->cfg->identity.token)
         return 0; /* no [identity]: the agent runs without one */
+    if (!dir)
+        return agent_ident_from_token(w, e);
 
     int exists = agent_ident_dir_exists(dir, e);
     if (exists < 0)
@@ -127,7 +194,7 @@ int agent_identity_start(struct weft *w, struct weft_err *e)
     if (!exists)
         log_info(LOG_AGENT, "bundle %s is gone: using the identity kept in the store", dir);
 
-    if (pki_identity_check_expiry(w->ident, agent_ident_now(), e) != 0)
+    if (pki_identity_check_expiry(w->ident, agent_now_s(w), e) != 0)
         return -1;
     if (from_disk && pki_identity_save(w->ident, w->store, e) != 0)
         return -1;
@@ -139,11 +206,76 @@ int agent_identity_start(struct weft *w, struct weft_err *e)
         n->spiffe_id, n->serial, when, w->ident->nidents - 1, w->ident->nidents == 2 ? "" : "s",
         w->ident->nroots, w->ident->nroots == 1 ? "" : "s", from_disk ? "bundle " : "the store",
         from_disk ? dir : "", from_disk && stored ? " (replaces the store's)" : "");
-    agent_ident_warn(w);
-    w->ev_ident = event_new(w->base, -1, EV_PERSIST, agent_ident_on_timer, w);
-    if (!w->ev_ident || loop_timer_add(w->ev_ident, AGENT_IDENT_CHECK_MS) != 0)
-        return err_set(e, "cannot arm the daily certificate check");
+    return agent_ident_timer(w, e);
+}
+
+int agent_identity_replace(struct weft *w, struct pki_identity *id, struct weft_err *e)
+{
+    if (pki_identity_save(id, w->store, e) != 0) {
+        pki_identity_free(id);
+        return err_prefix(e, "storing the renewed identity");
+    }
+    bool node_changed = strcmp(id->idents[0].serial, w->ident->idents[0].serial) != 0;
+    pki_identity_free(w->ident);
+    w->ident = id;
+    w->ident_source = "renewal";
+    if (node_changed)
+        agent_ctl_identity_changed(w);
     return 0;
+}
+
+void agent_identity_reload(struct weft *w)
+{
+    const char *dir = w->cfg->identity.bundle;
+    const char *node = w->cfg->node.name, *td = w->cfg->node.trust_domain;
+    struct weft_err e = {{0}};
+    char when[21];
+    if (!dir)
+        return;
+    if (!w->ident) {
+        log_warn(LOG_AGENT,
+                 "SIGHUP: [identity] bundle %s is set but the agent started without "
+                 "an identity: restart to take it",
+                 dir);
+        return;
+    }
+    struct pki_identity *disk = pki_identity_load_dir(dir, node, td, &e);
+    if (!disk) {
+        log_error(LOG_AGENT, "SIGHUP: %s; keeping the running identity", e.msg);
+        return;
+    }
+    const struct pki_ident *d = &disk->idents[0];
+    if (strcmp(d->serial, w->ident->idents[0].serial) == 0) {
+        log_info(LOG_AGENT, "SIGHUP: bundle %s holds the running node certificate: nothing to do",
+                 dir);
+        pki_identity_free(disk);
+        return;
+    }
+    if (!pki_identity_newer(disk, w->ident)) {
+        pki_identity_time_iso(d->not_after, when);
+        log_warn(LOG_AGENT,
+                 "SIGHUP: bundle %s is older than the running identity (its node certificate "
+                 "expires on %s, earlier): keeping the running one",
+                 dir, when);
+        pki_identity_free(disk);
+        return;
+    }
+    if (pki_identity_check_expiry(disk, agent_now_s(w), &e) != 0) {
+        log_error(LOG_AGENT, "SIGHUP: bundle %s: %s; keeping the running identity", dir, e.msg);
+        pki_identity_free(disk);
+        return;
+    }
+    char serial[PKI_IDENT_SERIAL_MAX];
+    snprintf(serial, sizeof(serial), "%s", d->serial);
+    size_t nsvc = disk->nidents - 1;
+    if (agent_identity_replace(w, disk, &e) != 0) {
+        log_error(LOG_AGENT, "SIGHUP: %s; keeping the running identity", e.msg);
+        return;
+    }
+    w->ident_source = "bundle";
+    log_info(LOG_AGENT, "SIGHUP: identity replaced from bundle %s (node serial %s, %zu service%s)",
+             dir, serial, nsvc, nsvc == 1 ? "" : "s");
+    agent_renew_reschedule(w);
 }
 
 void agent_identity_stop(struct weft *w)
@@ -172,7 +304,7 @@ void agent_identity_status(const struct weft *w, struct json_w *j)
         json_null(j);
         return;
     }
-    int64_t now = agent_ident_now();
+    int64_t now = agent_now_s(w);
     const struct pki_ident *s = agent_ident_soonest(w->ident);
     char when[21];
     size_t expired = 0;
@@ -187,6 +319,7 @@ void agent_identity_status(const struct weft *w, struct json_w *j)
     json_kv_str(j, "soonest", s->spiffe_id);
     json_kv_str(j, "soonest_not_after", when);
     json_kv_int(j, "soonest_seconds_left", s->not_after - now);
+    agent_renew_status(w, j);
     json_obj_end(j);
 }
 
@@ -197,7 +330,7 @@ static int agent_api_certs(void *ud, const struct admin_req *req, struct sbuf *o
     const struct pki_identity *id = w->ident;
     struct json_w j;
     char t[21];
-    int64_t now = agent_ident_now();
+    int64_t now = agent_now_s(w);
     (void)req;
     (void)e;
     json_w_init(&j, out);
@@ -240,5 +373,7 @@ static int agent_api_certs(void *ud, const struct admin_req *req, struct sbuf *o
 
 int agent_identity_api(struct weft *w)
 {
-    return admin_route(w->admin, ADMIN_GET, "/v1/certs", agent_api_certs, w);
+    if (admin_route(w->admin, ADMIN_GET, "/v1/certs", agent_api_certs, w) != 0)
+        return -1;
+    return agent_ctl_api(w);
 }

@@ -2,9 +2,14 @@
  * cmd_ca: `weft ca init|issue|show`, the offline CA's admin commands. They
  * run on the machine that holds the CA directory, need no agent, and never
  * print or log a key. The work is in pki/ (ca.c, bundle.c); this file parses
- * arguments and prints one-line errors.
+ * arguments and prints one-line errors. `weft ca token` is the exception: it
+ * asks the running agent that holds the CA ([ca] dir) for a one-time
+ * enrollment token (POST /v1/ca/token).
  */
 #include "cli/cli.h"
+#include "cli/client.h"
+#include "core/json.h"
+#include "core/jsonv.h"
 
 #include "agent/agent.h"
 #include "pki/bundle.h"
@@ -20,11 +25,13 @@
 #include <string.h>
 
 const struct cli_cmd cli_cmd_ca = {
-    "ca", "offline certificate authority: create it, issue node bundles",
+    "ca", "certificate authority: create it, issue node bundles, enrollment tokens",
     "Usage: weft ca init --trust-domain TD --out DIR [--days N]\n"
     "       weft ca issue --ca DIR --node NAME [--services A,B,...] [--out DIR]\n"
     "                     [--node-days N] [--svc-hours N]\n"
-    "       weft ca show --ca DIR\n\n"
+    "       weft ca show --ca DIR\n"
+    "       weft ca token --node NAME [--services A,B,...] [--ttl 1h] [--addr HOST:PORT]\n"
+    "                     [--admin ADDR] [-c FILE]\n\n"
     "init:  create a CA in DIR (made 0700): an ECDSA P-256 root key, ca.key\n"
     "       (0600), and a self-signed root certificate for spiffe://TD, ca.crt\n"
     "       (0644), valid for N days (default 3650). Never overwrites a CA.\n"
@@ -34,7 +41,12 @@ const struct cli_cmd cli_cmd_ca = {
     "       24 hours), bundle.crt (the CA certificates) and manifest.ini.\n"
     "       Keys are 0600, the rest 0644; existing files are never replaced.\n"
     "show:  the CA's trust domain, subject, SHA-256 fingerprint and validity\n"
-    "       (reads ca.crt only).\n\n"
+    "       (reads ca.crt only).\n"
+    "token: ask the running agent that holds the CA ([ca] dir) for a one-time\n"
+    "       enrollment token for node NAME and its services, valid for --ttl\n"
+    "       (1m-7d, default 1h). Prints the token alone on stdout; put it in the\n"
+    "       new node's [identity] token. It carries the CA's SHA-256 fingerprint\n"
+    "       and control address (--addr, default the agent's [control] listen).\n\n"
     "Names: 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit, no \"..\".\n"
     "Trust domain: a lowercase DNS name (example.org).\n"
     "Exit codes: 0 ok, 1 failure (bad name, existing files, ...), 2 usage error.\n",
@@ -221,6 +233,78 @@ static int ca_show_cmd(int argc, char **argv)
     return WEFT_EXIT_OK;
 }
 
+static int ca_token_cmd(int argc, char **argv)
+{
+    static const struct option opts[] = {{"node", required_argument, NULL, 'n'},
+                                         {"services", required_argument, NULL, 's'},
+                                         {"ttl", required_argument, NULL, 't'},
+                                         {"addr", required_argument, NULL, 'a'},
+                                         {"admin", required_argument, NULL, 'A'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {NULL, 0, NULL, 0}};
+    const char *node = NULL, *svcs = "", *ttl = "1h", *addr = NULL, *admin = NULL, *cfg = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            node = optarg;
+            break;
+        case 's':
+            svcs = optarg;
+            break;
+        case 't':
+            ttl = optarg;
+            break;
+        case 'a':
+            addr = optarg;
+            break;
+        case 'A':
+            admin = optarg;
+            break;
+        case 'c':
+            cfg = optarg;
+            break;
+        default:
+            return cli_usage(&cli_cmd_ca, 1);
+        }
+    }
+    if (!node || optind != argc) {
+        fprintf(stderr, "weft ca token: --node is required\n");
+        return cli_usage(&cli_cmd_ca, 1);
+    }
+    struct sbuf body, resp;
+    struct json_w j;
+    struct jsonv *reply = NULL;
+    sbuf_init(&body);
+    sbuf_init(&resp);
+    json_w_init(&j, &body);
+    json_obj_begin(&j);
+    json_kv_str(&j, "node", node);
+    json_kv_str(&j, "services", svcs);
+    json_kv_str(&j, "ttl", ttl);
+    if (addr)
+        json_kv_str(&j, "addr", addr);
+    json_obj_end(&j);
+    int rc = client_call(admin, cfg, "POST", "/v1/ca/token", sbuf_str(&body), &resp, &reply);
+    if (rc == WEFT_EXIT_OK) {
+        printf("%s\n", jsonv_str(jsonv_get(reply, "token"), ""));
+        fprintf(stderr, "one-time token for node %s (services: %s), valid until %s, CA %s\n",
+                jsonv_str(jsonv_get(reply, "node"), "?"),
+                *jsonv_str(jsonv_get(reply, "services"), "")
+                    ? jsonv_str(jsonv_get(reply, "services"), "")
+                    : "none",
+                jsonv_str(jsonv_get(reply, "expires"), "?"),
+                jsonv_str(jsonv_get(reply, "addr"), "?"));
+    }
+    jsonv_free(reply);
+    if (resp.data)
+        memset(resp.data, 0, resp.cap);
+    sbuf_deinit(&resp);
+    sbuf_deinit(&body);
+    return rc;
+}
+
 int cmd_ca(int argc, char **argv)
 {
     int rc;
@@ -232,6 +316,8 @@ int cmd_ca(int argc, char **argv)
         rc = ca_issue_cmd(argc - 1, argv + 1);
     else if (strcmp(argv[1], "show") == 0)
         rc = ca_show_cmd(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "token") == 0)
+        rc = ca_token_cmd(argc - 1, argv + 1);
     else {
         fprintf(stderr, "weft ca: unknown subcommand '%s'\n", argv[1]);
         return cli_usage(&cli_cmd_ca, 1);

@@ -178,7 +178,8 @@ check "node expiring in 3 days: warned" \
     grep -q "warn .*node certificate spiffe://example.org/node/gw-01 expires on $(enddate "$T/bs/node.crt")" "$T/s.log"
 check "expired service: warned, with the date" \
     grep -q "warn .*service certificate spiffe://example.org/svc/web expired on $(enddate "$T/bs/svc-web.crt")" "$T/s.log"
-check "expired service: renewal comes with the online CA" grep -q "renewal at start comes with the online CA" "$T/s.log"
+check "expired service: without [identity] ca, says how to renew" \
+    grep -q "service certificate spiffe://example.org/svc/web expired on .*; not renewed: set \[identity\] ca to renew online, or issue a new bundle" "$T/s.log"
 check "expired service: counted in /v1/status" test "$(py "$T/s-status.json" 'v["identity"]["expired"]')" = 1
 check "expired service: soonest is svc web" \
     test "$(py "$T/s-status.json" 'v["identity"]["soonest"]')" = spiffe://example.org/svc/web
