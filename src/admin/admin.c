@@ -5,6 +5,7 @@
 #include "core/log.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -26,7 +27,7 @@
 #define ADMIN_MAX_BODY (1 << 20)
 #define ADMIN_MAX_HEADERS 8192
 #define ADMIN_TIMEOUT_S 30
-#define ADMIN_MAX_ROUTES 32
+#define ADMIN_MAX_ROUTES 64
 
 struct admin_route_ent {
     enum admin_method method;
@@ -35,8 +36,22 @@ struct admin_route_ent {
     void *ud;
 };
 
+struct admin_pending {
+    struct admin_pending *next, *prev;
+    struct admin *a;
+    struct evhttp_request *req; /* NULL once the client went away */
+    struct evhttp_connection *conn;
+    char *path;
+    enum admin_method method;
+    struct event *ev_closed; /* the client hung up (EV_CLOSED) */
+    void (*on_gone)(void *arg);
+    void *on_gone_arg;
+};
+
 struct admin {
     struct event_base *base;
+    struct admin_pending *pending; /* deferred requests, doubly linked */
+    size_t npending;
     struct evhttp *http;
     char *socket_path; /* unlinked at free */
     struct admin_route_ent routes[ADMIN_MAX_ROUTES];
@@ -114,6 +129,163 @@ static void admin_refuse(struct admin *a, struct evhttp_request *req, int status
     admin_reply_error(req, status, msg);
 }
 
+/* Dispatch state handed to admin_defer() through admin_req.priv. */
+struct admin_dispatch_ctx {
+    struct admin *a;
+    struct evhttp_request *req;
+    struct admin_pending *taken;
+};
+
+static void pending_unlink(struct admin_pending *p)
+{
+    struct admin *a = p->a;
+    if (p->prev)
+        p->prev->next = p->next;
+    else if (a->pending == p)
+        a->pending = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->next = p->prev = NULL;
+    a->npending--;
+}
+
+/* The client's connection closed while a reply was pending: evhttp frees
+ * the request with it, so forget it now. */
+static void pending_conn_closed(struct evhttp_connection *conn, void *arg)
+{
+    struct admin_pending *p = arg;
+    (void)conn;
+    /* On EOF evhttp detaches an unanswered request from the connection and
+     * leaves it to whoever answers it: free it here. Still attached, the
+     * connection frees it after this callback. */
+    if (p->req && !evhttp_request_get_connection(p->req))
+        evhttp_request_free(p->req);
+    p->req = NULL;
+    if (p->ev_closed) {
+        event_free(p->ev_closed);
+        p->ev_closed = NULL;
+    }
+    p->conn = NULL;
+    if (p->on_gone) {
+        void (*fn)(void *) = p->on_gone;
+        p->on_gone = NULL;
+        fn(p->on_gone_arg);
+    }
+}
+
+/*
+ * evhttp does not read from a connection while its request waits for a
+ * reply, so it would notice a client that hung up only when the reply is
+ * written. EV_CLOSED (epoll's RDHUP) tells at once: close the connection
+ * then (its close callback above forgets the request).
+ */
+static void pending_hangup(evutil_socket_t fd, short what, void *arg)
+{
+    struct admin_pending *p = arg;
+    (void)fd;
+    (void)what;
+    if (p->conn)
+        evhttp_connection_free(p->conn); /* -> pending_conn_closed */
+}
+
+struct admin_pending *admin_defer(const struct admin_req *req)
+{
+    struct admin_dispatch_ctx *c = req->priv;
+    if (!c || c->taken)
+        return c ? c->taken : NULL;
+    struct admin_pending *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->path = strdup(req->path ? req->path : "?");
+    if (!p->path) {
+        free(p);
+        return NULL;
+    }
+    p->a = c->a;
+    p->req = c->req;
+    p->method = req->method;
+    p->conn = evhttp_request_get_connection(c->req);
+    if (p->conn) {
+        evhttp_connection_set_closecb(p->conn, pending_conn_closed, p);
+        struct bufferevent *bev = evhttp_connection_get_bufferevent(p->conn);
+        evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+        if (fd >= 0 && (event_base_get_features(c->a->base) & EV_FEATURE_EARLY_CLOSE)) {
+            p->ev_closed = event_new(c->a->base, fd, EV_CLOSED, pending_hangup, p);
+            if (p->ev_closed && event_add(p->ev_closed, NULL) != 0) {
+                event_free(p->ev_closed);
+                p->ev_closed = NULL;
+            }
+        }
+    }
+    p->next = c->a->pending;
+    if (p->next)
+        p->next->prev = p;
+    c->a->pending = p;
+    c->a->npending++;
+    c->taken = p;
+    return p;
+}
+
+bool admin_pending_gone(const struct admin_pending *p)
+{
+    return p->req == NULL;
+}
+
+void admin_pending_on_gone(struct admin_pending *p, void (*fn)(void *arg), void *arg)
+{
+    p->on_gone = fn;
+    p->on_gone_arg = arg;
+}
+
+size_t admin_pending_count(const struct admin *a)
+{
+    return a->npending;
+}
+
+static void pending_free(struct admin_pending *p)
+{
+    if (p->ev_closed)
+        event_free(p->ev_closed);
+    if (p->a)
+        pending_unlink(p);
+    free(p->path);
+    free(p);
+}
+
+void admin_pending_reply(struct admin_pending *p, int status, const char *body, size_t len)
+{
+    if (!p)
+        return;
+    if (p->ev_closed) {
+        event_free(p->ev_closed);
+        p->ev_closed = NULL;
+    }
+    if (p->req) {
+        if (p->conn)
+            evhttp_connection_set_closecb(p->conn, NULL, NULL);
+        admin_reply(p->req, status, body, len);
+        log_debug(LOG_ADMIN, "%s %s -> %d (deferred)", method_name(p->method), p->path, status);
+    }
+    pending_free(p);
+}
+
+void admin_pending_error(struct admin_pending *p, int status, const char *msg)
+{
+    struct sbuf b;
+    struct json_w w;
+    if (!p)
+        return;
+    if (p->a && p->req)
+        p->a->errors++;
+    sbuf_init(&b);
+    json_w_init(&w, &b);
+    json_obj_begin(&w);
+    json_kv_str(&w, "error", msg);
+    json_obj_end(&w);
+    admin_pending_reply(p, status, sbuf_str(&b), b.len);
+    sbuf_deinit(&b);
+}
+
 static void admin_dispatch(struct evhttp_request *req, void *arg)
 {
     struct admin *a = arg;
@@ -160,11 +332,17 @@ static void admin_dispatch(struct evhttp_request *req, void *arg)
         r.query = uri ? evhttp_uri_get_query(uri) : NULL;
         r.body = body;
         r.body_len = len;
+        struct admin_dispatch_ctx dc = {a, req, NULL};
+        r.priv = &dc;
 
         struct sbuf out;
         sbuf_init(&out);
         status = rt->fn(rt->ud, &r, &out, &e);
-        if (out.oom) {
+        if (status == ADMIN_DEFERRED && dc.taken) {
+            /* The handler answers later (admin_pending_reply). */
+        } else if (status == ADMIN_DEFERRED) {
+            admin_reply_error(req, 500, "handler deferred without a pending request");
+        } else if (out.oom) {
             admin_reply_error(req, 503, "out of memory");
         } else if (status >= 400 && out.len == 0) {
             admin_refuse(a, req, status, path, err_is_set(&e) ? e.msg : "request failed");
@@ -301,6 +479,24 @@ void admin_free(struct admin *a)
 {
     if (!a)
         return;
+    /* Pending requests: their connections close with the server (the
+     * clients see the connection end); the holders keep their (now gone)
+     * handles and free them with their reply. */
+    for (struct admin_pending *p = a->pending; p; p = p->next) {
+        if (p->conn)
+            evhttp_connection_set_closecb(p->conn, NULL, NULL);
+        if (p->ev_closed) {
+            event_free(p->ev_closed);
+            p->ev_closed = NULL;
+        }
+        p->req = NULL;
+        p->conn = NULL;
+    }
+    while (a->pending) {
+        struct admin_pending *p = a->pending;
+        pending_unlink(p);
+        p->a = NULL;
+    }
     if (a->http)
         evhttp_free(a->http);
     if (a->socket_path) {

@@ -30,7 +30,25 @@ struct admin_req {
     const char *query; /* raw query string or NULL */
     const char *body;  /* request body, NUL-terminated (may be "") */
     size_t body_len;
+    void *priv; /* admin's own (admin_defer) */
 };
+
+/*
+ * Deferred replies. A handler that cannot answer at once (it waits for the
+ * network: a gossip query, a keyring operation) takes the request with
+ * admin_defer() and returns ADMIN_DEFERRED; later it calls
+ * admin_pending_reply() (or _error) exactly once, which frees the pending
+ * request. If the client closed the connection meanwhile, the reply is
+ * dropped silently; admin_pending_gone() tells, and an optional callback
+ * set with admin_pending_on_gone() is called at the moment it goes away (so
+ * the holder may stop the work early; it must still call _reply once).
+ * A client that hangs up is noticed at once where the event backend
+ * reports early close (epoll), else when the reply is written. Pending
+ * requests still open at admin_free() are marked gone and their
+ * connections closed (the holders still own the handles).
+ */
+#define ADMIN_DEFERRED 0
+struct admin_pending;
 
 /*
  * A handler writes its JSON reply into `out` and returns the HTTP status.
@@ -51,11 +69,24 @@ struct admin *admin_new(struct event_base *base, const struct config_admin *cfg,
 void admin_free(struct admin *a);
 
 /**
- * Register a handler for an exact path and method (at most 32 routes).
+ * Register a handler for an exact path and method (at most 64 routes).
  * Returns 0, or -1 if the table is full.
  */
 int admin_route(struct admin *a, enum admin_method m, const char *path, admin_handler_fn fn,
                 void *ud);
+
+/** Take the request for a later reply (NULL: out of memory, reply at once). */
+struct admin_pending *admin_defer(const struct admin_req *req);
+/** Finish a deferred request: status and JSON body; frees p. */
+void admin_pending_reply(struct admin_pending *p, int status, const char *body, size_t len);
+/** Finish with {"error": msg}; frees p. */
+void admin_pending_error(struct admin_pending *p, int status, const char *msg);
+/** True once the client went away (the reply will be dropped). */
+bool admin_pending_gone(const struct admin_pending *p);
+/** Call fn(arg) once if the client goes away before the reply. */
+void admin_pending_on_gone(struct admin_pending *p, void (*fn)(void *arg), void *arg);
+/** Deferred requests waiting for their reply. */
+size_t admin_pending_count(const struct admin *a);
 
 /** Requests served, and refused (bad method, unknown path, too large), since start. */
 uint64_t admin_requests(const struct admin *a);
