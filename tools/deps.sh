@@ -6,7 +6,8 @@
 #   (no flag)  host packages for the native build and the whole test suite:
 #              compiler, CMake, Debian 12's libevent 2.1 / inih 55 / SQLite /
 #              mbedTLS 2.28 / msgpack-c 4.0 / cmocka, and the tools the tests call (sqlite3,
-#              curl, python3, ip, ps, systemd-analyze, clang-format);
+#              curl, python3, ip, tc, iptables (partitions in network
+#              namespaces), ps, systemd-analyze, clang-format);
 #              then Debian 13 (trixie)'s libmbedtls-dev 3.6, unpacked into
 #              <repo>/.deps/mbedtls-3.6-<host arch> (for -DWEFT_MBEDTLS_PREFIX).
 #   --cross    also the arm64/armhf cross compilers (their glibc lands in
@@ -37,7 +38,7 @@ base_pkgs=(
   build-essential cmake pkg-config
   libevent-dev libinih-dev libsqlite3-dev libmbedtls-dev libcmocka-dev
   libmsgpack-dev
-  sqlite3 curl openssl clang-format python3 iproute2 procps
+  sqlite3 curl openssl clang-format python3 iproute2 procps iptables
   systemd file
   serf
   debian-archive-keyring
