@@ -62,11 +62,14 @@ int keyring_use(struct keyring *k, const uint8_t *key, size_t len, struct weft_e
     int i = kr_find(k, key, len);
     if (i < 0)
         return err_set(e, "keyring: key not installed");
+    /* memberlist's installKeys: the new primary first, the others keep their order. */
     uint8_t tmp[KEYRING_KEY_MAX];
     uint8_t tl = k->lens[i];
     memcpy(tmp, k->keys[i], KEYRING_KEY_MAX);
-    memcpy(k->keys[i], k->keys[0], KEYRING_KEY_MAX);
-    k->lens[i] = k->lens[0];
+    for (int j = i; j > 0; j--) {
+        memcpy(k->keys[j], k->keys[j - 1], KEYRING_KEY_MAX);
+        k->lens[j] = k->lens[j - 1];
+    }
     memcpy(k->keys[0], tmp, KEYRING_KEY_MAX);
     k->lens[0] = tl;
     kr_wipe(tmp, sizeof(tmp));
@@ -163,5 +166,24 @@ int keyring_b64_encode(const uint8_t *p, size_t n, char *out, size_t cap, struct
         out[o++] = i + 2 < n ? b64_chars[w & 63] : '=';
     }
     out[o] = '\0';
+    return 0;
+}
+
+int keyring_format(const struct keyring *k, char *out, size_t cap, size_t *len, struct weft_err *e)
+{
+    size_t o = 0;
+    if (cap == 0)
+        return err_set(e, "keyring: no room to format");
+    out[0] = '\0';
+    for (size_t i = 0; i < k->n; i++) {
+        if (keyring_b64_encode(k->keys[i], k->lens[i], out + o, cap - o, e) < 0)
+            return err_prefix(e, "keyring: format");
+        o += strlen(out + o);
+        if (o + 2 > cap)
+            return err_set(e, "keyring: format: %zu bytes are not enough", cap);
+        out[o++] = '\n';
+        out[o] = '\0';
+    }
+    *len = o;
     return 0;
 }

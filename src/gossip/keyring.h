@@ -36,12 +36,21 @@ void keyring_deinit(struct keyring *k);
 int keyring_add(struct keyring *k, const uint8_t *key, size_t len, struct weft_err *e);
 /** keyring_add() of a base64 key. */
 int keyring_add_base64(struct keyring *k, const char *b64, struct weft_err *e);
-/** Make an installed key the primary. */
+/** Make an installed key the primary: it moves to the front, the others keep their order
+ * (memberlist's UseKey). */
 int keyring_use(struct keyring *k, const uint8_t *key, size_t len, struct weft_err *e);
-/** Remove a key; the primary cannot be removed (as in memberlist). */
+/** Remove a key; the primary cannot be removed (as in memberlist). A key not installed is an
+ * error here (serf_keys maps it to memberlist's silent no-op). */
 int keyring_remove(struct keyring *k, const uint8_t *key, size_t len, struct weft_err *e);
 /** The primary key, or NULL when the keyring is empty. */
 const uint8_t *keyring_primary(const struct keyring *k, size_t *len);
+
+/**
+ * The keyring as the text of a key file: one base64 key per line, the
+ * primary first (what [gossip] key_file holds). Returns 0 with the text
+ * (NUL-terminated) in out[0..*len), or -1 if it does not fit.
+ */
+int keyring_format(const struct keyring *k, char *out, size_t cap, size_t *len, struct weft_err *e);
 
 /** Decode standard base64 (with padding) into out[0..cap). */
 int keyring_b64_decode(const char *s, uint8_t *out, size_t cap, size_t *len, struct weft_err *e);
