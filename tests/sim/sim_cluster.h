@@ -46,6 +46,15 @@ const struct swim_config *sim_cluster_config(const struct sim_cluster *c);
 void sim_cluster_join(struct sim_cluster *c, size_t i, size_t seed);
 /** A rolling start: node i (i >= 1) joins a random node among 0..i-1 at now + i * stagger_ms. */
 void sim_cluster_join_all(struct sim_cluster *c, int64_t stagger_ms);
+/** The same for nodes 1..m-1 only (the others stay alone until joined). */
+void sim_cluster_join_first(struct sim_cluster *c, size_t m, int64_t stagger_ms);
+/**
+ * A converged cluster without a mass join: each of nodes 0..m-1 gets all
+ * of 0..m-1 in its table, alive at their current incarnation, through
+ * swim_seed_member (no broadcast queued). Nodes m..N-1 stay alone. Names
+ * are formatted once (m short strings). Returns 0, or -1 (printed).
+ */
+int sim_cluster_bootstrap(struct sim_cluster *c, size_t m);
 /** Node i stops dead: no more timers, its packets and streams are lost. */
 void sim_cluster_kill(struct sim_cluster *c, size_t i);
 bool sim_cluster_is_killed(const struct sim_cluster *c, size_t i);
