@@ -39,11 +39,38 @@ struct config_gossip {
     int profile;     /* enum swim_profile order: lan, wan, local, lossy */
     char *key_file;  /* base64 keys, one per line, first = primary; NULL = plaintext */
     char *tags;      /* k=v,k2=v2 (Serf tags); NULL = only weft's own */
+    bool rejoin;     /* rejoin the members stored at the last run; default true */
+    int64_t reconnect_interval_ms; /* Serf's reconnect loop period; default 30s */
+    int64_t reconnect_timeout_ms;  /* failed members are forgotten after; default 24h */
 };
 
 /* [identity]: where the node's certificates come from (docs/identity.md). */
 struct config_identity {
-    char *bundle; /* enrollment bundle dir (weft ca issue); NULL = no identity */
+    char *bundle;          /* enrollment bundle dir (weft ca issue); NULL = no identity */
+    char *ca;              /* host:port of the CA node's control listener; NULL = no renewal */
+    char *token;           /* one-time enrollment token (weft ca token); NULL = none */
+    int64_t start_wait_ms; /* renewal at start waits at most this before READY; default 20s */
+};
+
+/* [control]: the control RPC listener between nodes (docs/identity.md). */
+struct config_control {
+    char *listen;         /* host:port; NULL = off (default) */
+    int32_t max_conns;    /* default 64 */
+    int64_t handshake_ms; /* default 10s */
+    int64_t request_ms;   /* default 30s */
+    uint64_t max_frame;   /* default 64KiB */
+};
+
+/* [ca]: only on the node that holds the CA (docs/identity.md). */
+struct config_ca {
+    char *dir;           /* ca.key + ca.crt; NULL = not a CA node (default) */
+    int64_t node_ttl_ms; /* node certificates issued online; default 90d */
+    int64_t svc_ttl_ms;  /* service certificates issued online; default 24h */
+};
+
+/* [debug]: test-only knobs, honoured only with [admin] debug = true. */
+struct config_debug {
+    int64_t clock_offset_ms; /* added to weft's wall clock for certificates; default 0 */
 };
 
 struct weft_config {
@@ -53,6 +80,9 @@ struct weft_config {
     struct config_admin admin;
     struct config_gossip gossip;
     struct config_identity identity;
+    struct config_control control;
+    struct config_ca ca;
+    struct config_debug debug;
 };
 
 #endif

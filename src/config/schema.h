@@ -55,6 +55,7 @@ enum config_type {
 #define CONFIG_KEY_RELOAD (1u << 0)   /* SIGHUP applies a new value live */
 #define CONFIG_KEY_OPTIONAL (1u << 1) /* empty value = unset (NULL / off) */
 #define CONFIG_KEY_COMPUTED (1u << 2) /* empty value = computed after parsing */
+#define CONFIG_KEY_SECRET (1u << 3)   /* a credential: show never prints its value */
 
 /* Room for the table; arrays indexed by key or section are this big. */
 #define CONFIG_KEYS_MAX 128

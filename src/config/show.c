@@ -5,7 +5,9 @@
  * in effect: defaults and computed values (node.name, admin.socket) filled
  * in, unset optional keys written empty ("listen ="). The text is a config
  * file in its own right: config_parse_string() reads it back to the same
- * values, which test_config checks.
+ * values, which test_config checks. The one exception is a secret key
+ * (CONFIG_KEY_SECRET: [identity] token): when set it is shown as a comment
+ * saying so, because GET /v1/config must not hand out a credential.
  */
 #include "config/config.h"
 
@@ -44,6 +46,9 @@ void config_show(const struct weft_config *cfg, struct sbuf *out)
             config_value_format(k, config_field_const(cfg, k), &val);
             if (val.len == 0)
                 sbuf_printf(out, "%s =\n", k->name);
+            else if (k->flags & CONFIG_KEY_SECRET)
+                /* A credential (an enrollment token): say that it is set, never what it is. */
+                sbuf_printf(out, "; %s is set (hidden)\n", k->name);
             else if (strlen(k->name) + 3 + val.len > SHOW_LINE_MAX)
                 /* It came from a line that fit, so the compact form fits. */
                 sbuf_printf(out, "%s=%s\n", k->name, sbuf_str(&val));

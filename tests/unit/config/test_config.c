@@ -292,6 +292,10 @@ static void test_values_good(void **state)
         {"admin", "debug", "no", "false"},
         {"admin", "debug", "off", "false"},
         {"admin", "debug", "0", "false"},
+        /* duration: the gossip reconnect loop */
+        {"gossip", "reconnect_interval", "2s", "2s"},
+        {"gossip", "reconnect_interval", "500ms", "500ms"},
+        {"gossip", "reconnect_timeout", "1h30m", "1h30m"},
         /* an inline comment needs a blank before ';' */
         {"log", "level", "warn ; quieter", "warn"},
     };
@@ -898,6 +902,20 @@ static void round_trip(const struct weft_config *cfg)
     sbuf_deinit(&again);
 }
 
+/* A credential in the config ([identity] token) is never printed by show. */
+static void test_show_hides_secret(void **state)
+{
+    (void)state;
+    struct weft_config *cfg = parse_ok("[identity]\ntoken = weft1:s3cr3tpart:abc\n");
+    struct sbuf out;
+    sbuf_init(&out);
+    config_show(cfg, &out);
+    assert_non_null(strstr(sbuf_str(&out), "\n; token is set (hidden)\n"));
+    assert_null(strstr(sbuf_str(&out), "s3cr3tpart"));
+    sbuf_deinit(&out);
+    config_free(cfg);
+}
+
 static void test_show(void **state)
 {
     (void)state;
@@ -931,9 +949,30 @@ static void test_show(void **state)
                                         "profile = lan\n"
                                         "key_file =\n"
                                         "tags =\n"
+                                        "rejoin = true\n"
+                                        "reconnect_interval = 30s\n"
+                                        "reconnect_timeout = 1d\n"
                                         "\n"
                                         "[identity]\n"
-                                        "bundle =\n");
+                                        "bundle =\n"
+                                        "ca =\n"
+                                        "token =\n"
+                                        "start_wait = 20s\n"
+                                        "\n"
+                                        "[control]\n"
+                                        "listen =\n"
+                                        "max_conns = 64\n"
+                                        "handshake_timeout = 10s\n"
+                                        "request_timeout = 30s\n"
+                                        "max_frame = 64KiB\n"
+                                        "\n"
+                                        "[ca]\n"
+                                        "dir =\n"
+                                        "node_lifetime = 90d\n"
+                                        "svc_lifetime = 1d\n"
+                                        "\n"
+                                        "[debug]\n"
+                                        "clock_offset = 0\n");
     round_trip(cfg);
     config_free(cfg);
 
@@ -1178,6 +1217,7 @@ int main(void)
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_errs_format),
         cmocka_unit_test(test_show),
+        cmocka_unit_test(test_show_hides_secret),
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_reference_config),
         cmocka_unit_test(test_reference_docs),
