@@ -31,6 +31,9 @@ typedef void (*cli_print_fn)(const struct jsonv *reply);
 int cli_get_command(const struct cli_cmd *cmd, int argc, char **argv, const char *path,
                     cli_print_fn print);
 
+/* Percent-encode s as a query string value into out (cmd_event.c). Returns 0, -1 if too long. */
+int cli_urlencode(const char *s, char *out, size_t cap);
+
 /* True if argv has -h or --help before a "--". */
 int cli_wants_help(int argc, char **argv);
 /* Print usage to stdout (help asked) and return 0, or to stderr and return 2. */
@@ -45,10 +48,17 @@ int cmd_certs(int argc, char **argv);
 int cmd_members(int argc, char **argv);
 int cmd_join(int argc, char **argv);
 int cmd_leave(int argc, char **argv);
+int cmd_keyring(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_event(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+int cmd_query(int argc, char **argv);
 
 extern const struct cli_cmd cli_cmd_agent, cli_cmd_version, cli_cmd_config, cli_cmd_status;
 extern const struct cli_cmd cli_cmd_ca;
 extern const struct cli_cmd cli_cmd_certs;
 extern const struct cli_cmd cli_cmd_members, cli_cmd_join, cli_cmd_leave;
+extern const struct cli_cmd cli_cmd_keyring, cli_cmd_keygen;
+extern const struct cli_cmd cli_cmd_event, cli_cmd_events, cli_cmd_query;
 
 #endif

@@ -1,3 +1,8 @@
+/*
+ * client: the CLI's blocking HTTP/1.1 client of the agent's admin API (see
+ * client.h). Buffers (request, raw reply) are local; the caller owns resp
+ * and the parsed reply.
+ */
 #include "cli/client.h"
 
 #include "agent/agent.h"
@@ -107,17 +112,17 @@ static int client_write_all(int fd, const char *p, size_t n, struct weft_err *e)
     return 0;
 }
 
-/* Read until EOF (we sent Connection: close), within the deadline. */
-static int client_read_all(int fd, struct sbuf *raw, struct weft_err *e)
+/* Read until EOF (we sent Connection: close), within timeout_ms. */
+static int client_read_all(int fd, int64_t timeout_ms, struct sbuf *raw, struct weft_err *e)
 {
-    int64_t deadline = clock_mono_ms() + CLIENT_TIMEOUT_MS;
+    int64_t deadline = clock_mono_ms() + timeout_ms;
     char chunk[8192];
     for (;;) {
         int64_t left = deadline - clock_mono_ms();
         if (left <= 0)
-            return err_set(e, "the agent did not answer within %d s", CLIENT_TIMEOUT_MS / 1000);
+            return err_set(e, "the agent did not answer within %lld ms", (long long)timeout_ms);
         struct pollfd pfd = {fd, POLLIN, 0};
-        int pr = poll(&pfd, 1, (int)left);
+        int pr = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
         if (pr < 0 && errno == EINTR)
             continue;
         if (pr < 0)
@@ -138,7 +143,7 @@ static int client_read_all(int fd, struct sbuf *raw, struct weft_err *e)
 }
 
 int client_request(const char *target, const char *method, const char *path, const char *body,
-                   int *status, struct sbuf *resp, struct weft_err *e)
+                   int64_t timeout_ms, int *status, struct sbuf *resp, struct weft_err *e)
 {
     struct sbuf req, raw;
     int fd = client_connect(target, e);
@@ -161,7 +166,8 @@ int client_request(const char *target, const char *method, const char *path, con
         err_set(e, "out of memory");
         goto out;
     }
-    if (client_write_all(fd, req.data, req.len, e) != 0 || client_read_all(fd, &raw, e) != 0)
+    if (client_write_all(fd, req.data, req.len, e) != 0 ||
+        client_read_all(fd, timeout_ms, &raw, e) != 0)
         goto out;
     /* "HTTP/1.1 200 OK\r\n...headers...\r\n\r\nbody". evhttp replies with a
      * Content-Length, never chunked, to a Connection: close request. */
@@ -189,6 +195,14 @@ out:
 int client_call(const char *admin_flag, const char *config_flag, const char *method,
                 const char *path, const char *body, struct sbuf *resp, struct jsonv **out)
 {
+    return client_call_timeout(admin_flag, config_flag, method, path, body, CLIENT_TIMEOUT_MS, resp,
+                               out);
+}
+
+int client_call_timeout(const char *admin_flag, const char *config_flag, const char *method,
+                        const char *path, const char *body, int64_t timeout_ms, struct sbuf *resp,
+                        struct jsonv **out)
+{
     char target[512];
     struct weft_err e = {{0}};
     int status = 0;
@@ -197,7 +211,9 @@ int client_call(const char *admin_flag, const char *config_flag, const char *met
         fprintf(stderr, "weft: %s\n", e.msg);
         return WEFT_EXIT_FAIL;
     }
-    if (client_request(target, method, path, body, &status, resp, &e) != 0) {
+    if (timeout_ms <= 0)
+        timeout_ms = CLIENT_TIMEOUT_MS;
+    if (client_request(target, method, path, body, timeout_ms, &status, resp, &e) != 0) {
         fprintf(stderr, "weft: %s\n", e.msg);
         return WEFT_EXIT_UNREACHABLE;
     }

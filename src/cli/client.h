@@ -4,7 +4,9 @@
  * The target is found in this order: --admin ADDR, else $WEFT_ADMIN, else the
  * [admin] socket of -c FILE, else the default (./weft-data/admin.sock). ADDR is
  * a unix socket path, or host:port for the optional loopback TCP listener.
- * Requests are blocking HTTP/1.1 with Connection: close and a time limit.
+ * Requests are blocking HTTP/1.1 with Connection: close and a time limit
+ * (CLIENT_TIMEOUT_MS, or the caller's for requests that take longer on
+ * purpose, such as a query that answers at its deadline).
  */
 #ifndef WEFT_CLI_CLIENT_H
 #define WEFT_CLI_CLIENT_H
@@ -12,6 +14,9 @@
 #include "core/err.h"
 #include "core/sbuf.h"
 
+#include <stdint.h>
+
+/* How long a request waits for its reply unless the caller says otherwise. */
 #define CLIENT_TIMEOUT_MS 10000
 
 /**
@@ -22,12 +27,13 @@ int client_target(const char *admin_flag, const char *config_flag, char *buf, si
                   struct weft_err *e);
 
 /**
- * One request. Fills *status and the response body. Returns 0 when an HTTP
- * response arrived (whatever its status), -1 if the agent could not be
- * reached or answered garbage (message in e).
+ * One request, waiting at most timeout_ms (> 0) for the whole reply. Fills
+ * *status and the response body. Returns 0 when an HTTP response arrived
+ * (whatever its status), -1 if the agent could not be reached, answered
+ * garbage or not in time (message in e).
  */
 int client_request(const char *target, const char *method, const char *path, const char *body,
-                   int *status, struct sbuf *resp, struct weft_err *e);
+                   int64_t timeout_ms, int *status, struct sbuf *resp, struct weft_err *e);
 
 struct jsonv;
 
@@ -41,5 +47,9 @@ struct jsonv;
  */
 int client_call(const char *admin_flag, const char *config_flag, const char *method,
                 const char *path, const char *body, struct sbuf *resp, struct jsonv **out);
+/** client_call with its own reply wait (timeout_ms > 0) instead of CLIENT_TIMEOUT_MS. */
+int client_call_timeout(const char *admin_flag, const char *config_flag, const char *method,
+                        const char *path, const char *body, int64_t timeout_ms, struct sbuf *resp,
+                        struct jsonv **out);
 
 #endif
