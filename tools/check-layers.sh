@@ -14,10 +14,11 @@
 #   config     core
 #   store      core
 #   tls        core platform
+#   ctl        core tls          (the control RPC: frames, listener, client)
 #   gossip     core config store tls platform
 #   pki        core config store tls
 #   admin      core config store tls
-#   agent      core config store tls gossip pki admin platform
+#   agent      core config store tls ctl gossip pki admin platform
 #   cli        everything (so do the files directly in src/, e.g. main.c)
 #
 # Our own headers are included as "module/file.h" (src/ and the repo root
@@ -43,10 +44,11 @@ declare -A ALLOW=(
   [config]="core"
   [store]="core"
   [tls]="core platform"
+  [ctl]="core tls"
   [gossip]="core config store tls platform"
   [pki]="core config store tls"
   [admin]="core config store tls"
-  [agent]="core config store tls gossip pki admin platform"
+  [agent]="core config store tls ctl gossip pki admin platform"
   [cli]="*"
   [src]="*"
 )

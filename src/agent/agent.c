@@ -1,6 +1,7 @@
 #include "agent/agent.h"
 
 #include "admin/admin.h"
+#include "agent/agent_keys.h"
 #include "agent/agent_types.h"
 #include "config/config.h"
 #include "core/clock.h"
@@ -121,6 +122,9 @@ static void agent_reload(struct weft *w)
     config_free(w->cfg);
     w->cfg = fresh;
     agent_apply_log(w->cfg);
+    if (strstr(sbuf_str(&changed), "gossip.tags"))
+        agent_gossip_reload(w);
+    agent_identity_reload(w); /* [identity] bundle: its path or its content */
     w->reloads++;
     w->last_reload_error[0] = '\0';
     log_info(LOG_AGENT, "reloaded: %d key%s changed%s%s", n, n == 1 ? "" : "s",
@@ -212,8 +216,13 @@ static void agent_deinit(struct weft *w)
         event_free(w->ev_hup);
     if (w->ev_watchdog)
         event_free(w->ev_watchdog);
+    agent_keys_stop(w);
+    agent_gossip_stop(w);
     gossip_net_free(w->gossip);
     admin_free(w->admin);
+    agent_renew_stop(w);
+    agent_ca_stop(w);
+    agent_ctl_stop(w);
     agent_identity_stop(w);
     store_close(w->store);
     config_free(w->cfg);
@@ -252,8 +261,10 @@ int agent_run(const char *config_path)
     if (tls_lib_init(&e) != 0 || !(w.store = store_open(w.cfg->node.data_dir, &e)) ||
         agent_node_id(&w, &e) != 0 || agent_identity_start(&w, &e) != 0 ||
         !(w.admin = admin_new(w.base, &w.cfg->admin, &e)) || agent_api_register(&w) != 0 ||
-        agent_gossip_register(&w) != 0 ||
-        (w.cfg->gossip.enabled && agent_gossip_start(&w, &e) != 0)) {
+        agent_gossip_register(&w) != 0 || agent_keys_register(&w) != 0 ||
+        (w.cfg->gossip.enabled && agent_gossip_start(&w, &e) != 0) ||
+        agent_ctl_start(&w, &e) != 0 || agent_ca_start(&w, &e) != 0 ||
+        agent_renew_start(&w, &e) != 0) {
         log_error(LOG_AGENT, "%s", err_is_set(&e) ? e.msg : "start-up failed");
         goto out;
     }

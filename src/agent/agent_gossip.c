@@ -7,10 +7,21 @@
  *   POST /v1/join?addrs=A,B     join through those members
  *   POST /v1/leave              graceful leave; the agent then exits 0
  * Without [gossip] enabled = true the endpoints answer 409 "gossip is off".
+ *
+ * Persistence and rejoin (serf's -snapshot + -rejoin): the member table
+ * (name, address, port, status; ourselves excluded) is written to the
+ * store's gossip_members table when it changes, at most once per second
+ * (a libevent timer owned by struct agent_gossip_persist, freed in
+ * agent_gossip_stop, which also writes what is pending at exit). At start
+ * with [gossip] rejoin = true the members stored as alive are joined along
+ * with [gossip] join. A graceful leave clears the table and stops the
+ * writes, so the next start does not rejoin.
  */
 #include "admin/admin.h"
+#include "agent/agent_keys.h"
 #include "agent/agent_types.h"
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "gossip/gossip_net.h"
@@ -18,6 +29,7 @@
 #include "weft_version.h"
 
 #include <arpa/inet.h>
+#include <event2/event.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +38,21 @@
 #include <unistd.h>
 
 #define GOSSIP_SEEDS_MAX 32
+/* Stored members rejoined at start, with the configured seeds: one
+ * push/pull each, and one live member is enough to get the whole state. */
+#define GOSSIP_REJOIN_MAX 8
+/* At most one write of the member table per this many ms. */
+#define GOSSIP_SAVE_MS 1000
+
+/* The member table's persistence (see the header comment). */
+struct agent_gossip_persist {
+    struct weft *w;
+    struct event *ev; /* the debounce timer */
+    bool dirty;       /* changed since the last write */
+    bool left;        /* a graceful leave: no more writes */
+    int64_t last_ms;  /* monotonic time of the last write */
+    struct log_ratelim rl;
+};
 
 /* Parse "A, B, C" into addrs[]. Returns the count or -1. */
 static int parse_addr_list(const char *s, struct swim_addr *addrs, size_t max, struct weft_err *e)
@@ -125,6 +152,22 @@ static int build_tags(const char *s, struct serf_tag *tags, size_t max, size_t *
     return 0;
 }
 
+void agent_gossip_reload(struct weft *w)
+{
+    struct serf_tag tags[SERF_TAGS_MAX];
+    size_t n = 0;
+    struct weft_err e = {{0}};
+    if (!w->gossip)
+        return;
+    if (build_tags(w->cfg->gossip.tags, tags, SERF_TAGS_MAX, &n, &e) != 0 ||
+        gossip_net_set_tags(w->gossip, tags, n, &e) != 0) {
+        log_warn(LOG_AGENT, "gossip: tags not changed: %s", e.msg);
+        return;
+    }
+    log_info(LOG_AGENT, "gossip: tags set (%zu), incarnation %u", n,
+             swim_incarnation(gossip_net_swim(w->gossip)));
+}
+
 /* Our incarnation must never go back across restarts: keep it in the store. */
 static void save_incarnation(void *arg, uint32_t inc)
 {
@@ -134,6 +177,153 @@ static void save_incarnation(void *arg, uint32_t inc)
     snprintf(buf, sizeof(buf), "%u", inc);
     if (store_meta_set(w->store, "gossip_incarnation", buf, &e) != 0)
         log_warn(LOG_AGENT, "gossip: cannot save the incarnation: %s", e.msg);
+}
+
+static const char *store_status(enum swim_status st)
+{
+    switch (st) {
+    case SWIM_ALIVE:
+        return "alive";
+    case SWIM_SUSPECT:
+        return "suspect";
+    case SWIM_DEAD:
+        return "dead";
+    case SWIM_LEFT:
+        return "left";
+    }
+    return "dead";
+}
+
+/* Write the member table (ourselves excluded) to the store now. */
+static void persist_save(struct agent_gossip_persist *p)
+{
+    struct weft *w = p->w;
+    struct weft_err e = {{0}};
+    p->dirty = false;
+    p->last_ms = clock_mono_ms();
+    if (p->left || !w->gossip)
+        return;
+    const struct swim *s = gossip_net_swim(w->gossip);
+    size_t n = swim_member_count(s), k = 0;
+    struct store_member *rows = calloc(n ? n : 1, sizeof(*rows));
+    char(*addrs)[INET6_ADDRSTRLEN] = calloc(n ? n : 1, sizeof(*addrs));
+    if (!rows || !addrs) {
+        log_ratelim(&p->rl, LOG_LEVEL_WARN, LOG_AGENT,
+                    "gossip: cannot save the members: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct swim_member *m = swim_member_at(s, i);
+        const struct swim_addr *a = swim_member_addr(m);
+        if (strcmp(swim_member_name(m), swim_name(s)) == 0 || a->port == 0)
+            continue;
+        if (!inet_ntop(a->ip_len == 16 ? AF_INET6 : AF_INET, a->ip, addrs[k], sizeof(addrs[k])))
+            continue;
+        rows[k].name = swim_member_name(m);
+        rows[k].addr = addrs[k];
+        rows[k].port = a->port;
+        rows[k].status = store_status(swim_member_status(m));
+        k++;
+    }
+    /* A table of ourselves alone is never written: at start (before the
+     * rejoin brought anyone) it would erase the list to rejoin; later, the
+     * members it would drop were saved dead or left before they were reaped. */
+    if (k == 0)
+        goto out;
+    if (store_members_replace(w->store, rows, k, &e) != 0)
+        log_ratelim(&p->rl, LOG_LEVEL_WARN, LOG_AGENT, "gossip: cannot save the members: %s",
+                    e.msg);
+    else
+        log_debug(LOG_AGENT, "gossip: saved %zu members", k);
+out:
+    free(rows);
+    free(addrs);
+}
+
+static void on_save_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct agent_gossip_persist *p = arg;
+    (void)fd;
+    (void)what;
+    if (p->dirty)
+        persist_save(p);
+}
+
+/* gossip_net's on_members: write within GOSSIP_SAVE_MS, at most once per. */
+static void on_members(void *arg)
+{
+    struct weft *w = arg;
+    struct agent_gossip_persist *p = w->gossip_persist;
+    if (!p || p->left)
+        return;
+    p->dirty = true;
+    if (evtimer_pending(p->ev, NULL))
+        return;
+    int64_t wait = p->last_ms + GOSSIP_SAVE_MS - clock_mono_ms();
+    if (wait < 0)
+        wait = 0;
+    if (wait > GOSSIP_SAVE_MS)
+        wait = GOSSIP_SAVE_MS;
+    struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
+    evtimer_add(p->ev, &tv);
+}
+
+void agent_gossip_stop(struct weft *w)
+{
+    struct agent_gossip_persist *p = w->gossip_persist;
+    if (!p)
+        return;
+    if (p->dirty)
+        persist_save(p);
+    if (p->ev)
+        event_free(p->ev);
+    free(p);
+    w->gossip_persist = NULL;
+}
+
+/* A graceful leave: clear the rejoin list and write no more. */
+static void persist_leave(struct weft *w)
+{
+    struct agent_gossip_persist *p = w->gossip_persist;
+    struct weft_err e = {{0}};
+    if (!p || p->left)
+        return;
+    p->left = true;
+    p->dirty = false;
+    evtimer_del(p->ev);
+    if (store_members_replace(w->store, NULL, 0, &e) != 0)
+        log_warn(LOG_AGENT, "gossip: cannot clear the stored members: %s", e.msg);
+    else
+        log_info(LOG_AGENT, "gossip: leaving: the stored members are cleared (no rejoin)");
+}
+
+struct rejoin_ctx {
+    const char *self;
+    struct swim_addr *seeds;
+    size_t n, max, added;
+};
+
+static int rejoin_row(void *ud, const struct store_member *r)
+{
+    struct rejoin_ctx *c = ud;
+    char one[INET6_ADDRSTRLEN + 16];
+    struct swim_addr a;
+    struct weft_err e = {{0}};
+    if (c->n >= c->max || !r->name || !r->addr || !r->status || strcmp(r->name, c->self) == 0 ||
+        (strcmp(r->status, "alive") != 0 && strcmp(r->status, "suspect") != 0))
+        return 0;
+    snprintf(one, sizeof(one), strchr(r->addr, ':') ? "[%s]:%u" : "%s:%u", r->addr, r->port);
+    if (gossip_addr_parse(one, &a, &e) != 0) {
+        log_warn(LOG_AGENT, "gossip: stored member %s: %s (skipped)", r->name, e.msg);
+        return 0;
+    }
+    for (size_t i = 0; i < c->n; i++)
+        if (c->seeds[i].ip_len == a.ip_len && c->seeds[i].port == a.port &&
+            memcmp(c->seeds[i].ip, a.ip, a.ip_len) == 0)
+            return 0;
+    c->seeds[c->n++] = a;
+    c->added++;
+    return 0;
 }
 
 int agent_gossip_start(struct weft *w, struct weft_err *e)
@@ -153,9 +343,15 @@ int agent_gossip_start(struct weft *w, struct weft_err *e)
         goto out;
     c.incarnation = found ? (uint32_t)strtoul(incbuf, NULL, 10) : 0;
     c.on_incarnation = save_incarnation;
+    agent_serf_clocks_load(w, &c.clocks);
+    c.on_clocks = agent_serf_clocks_save;
+    c.on_keys_changed = agent_keys_changed; /* agent_keys.c: rewrite key_file */
+    c.on_members = on_members;
     c.arg = w;
     c.name = w->cfg->node.name;
     c.profile = (enum swim_profile)gc->profile;
+    c.reconnect_interval_ms = gc->reconnect_interval_ms;
+    c.reconnect_timeout_ms = gc->reconnect_timeout_ms;
     if (gossip_addr_parse(gc->bind, &c.bind, e) != 0)
         goto out;
     if (gc->advertise) {
@@ -178,11 +374,37 @@ int agent_gossip_start(struct weft *w, struct weft_err *e)
     int n = parse_addr_list(gc->join, seeds, GOSSIP_SEEDS_MAX, e);
     if (n < 0)
         goto out;
+    size_t rejoin = 0;
+    if (gc->rejoin) {
+        struct rejoin_ctx rc_ = {.self = c.name,
+                                 .seeds = seeds,
+                                 .n = (size_t)n,
+                                 .max = (size_t)n + GOSSIP_REJOIN_MAX < GOSSIP_SEEDS_MAX
+                                            ? (size_t)n + GOSSIP_REJOIN_MAX
+                                            : GOSSIP_SEEDS_MAX};
+        if (store_members_each(w->store, rejoin_row, &rc_, e) != 0)
+            goto out;
+        rejoin = rc_.added;
+        n = (int)rc_.n;
+    }
+    struct agent_gossip_persist *p = calloc(1, sizeof(*p));
+    if (!p || !(p->ev = evtimer_new(w->base, on_save_timer, p))) {
+        free(p);
+        err_set(e, "gossip: out of memory");
+        goto out;
+    }
+    p->w = w;
+    p->last_ms = clock_mono_ms() - GOSSIP_SAVE_MS;
+    p->rl = (struct log_ratelim)LOG_RATELIM_INIT(60000, 3);
+    w->gossip_persist = p;
     if (!(w->gossip = gossip_net_new(w->base, &c, e)))
         goto out;
     log_info(LOG_AGENT, "gossip: %s on %s (advertise %s, profile %s%s)", c.name, gc->bind,
              gossip_addr_str(&c.adv, as, sizeof(as)), swim_profile_name(c.profile),
              c.kr ? ", encrypted" : "");
+    if (rejoin > 0)
+        log_info(LOG_AGENT, "gossip: rejoining %zu member%s alive at the last run", rejoin,
+                 rejoin == 1 ? "" : "s");
     if (n > 0)
         gossip_net_join(w->gossip, seeds, (size_t)n);
     rc = 0;
@@ -246,6 +468,10 @@ static int api_members(void *ud, const struct admin_req *req, struct sbuf *out, 
         json_kv_uint(&j, "port", a->port);
         json_kv_str(&j, "status", status_name(swim_member_status(m)));
         json_kv_uint(&j, "incarnation", swim_member_incarnation(m));
+        /* Serf's view: alive, leaving (a leave intent came), left, failed. */
+        json_kv_str(&j, "serf_status",
+                    serf_status_name(
+                        serf_member_status(gossip_net_serf(w->gossip), swim_member_name(m), NULL)));
         json_key(&j, "tags");
         json_obj_begin(&j);
         for (size_t t = 0; t < nt; t++)
@@ -302,6 +528,7 @@ static int api_leave(void *ud, const struct admin_req *req, struct sbuf *out, st
     (void)req;
     if (!w->gossip)
         return gossip_off(e);
+    persist_leave(w);
     gossip_net_leave(w->gossip, on_left, w);
     struct json_w j;
     json_w_init(&j, out);
@@ -315,7 +542,8 @@ int agent_gossip_register(struct weft *w)
 {
     if (admin_route(w->admin, ADMIN_GET, "/v1/members", api_members, w) != 0 ||
         admin_route(w->admin, ADMIN_POST, "/v1/join", api_join, w) != 0 ||
-        admin_route(w->admin, ADMIN_POST, "/v1/leave", api_leave, w) != 0)
+        admin_route(w->admin, ADMIN_POST, "/v1/leave", api_leave, w) != 0 ||
+        agent_serf_register(w) != 0)
         return -1;
     return 0;
 }

@@ -13,8 +13,14 @@ struct weft_config;
 struct store;
 struct admin;
 struct gossip_net;
+struct agent_gossip_persist;
+struct agent_keys_req;
 struct pki_identity;
 struct json_w;
+struct ctl_server;
+struct tls_conf;
+struct agent_ca;
+struct agent_renew;
 
 struct weft {
     struct event_base *base;
@@ -22,7 +28,9 @@ struct weft {
     struct weft_config *cfg;
     struct store *store;
     struct admin *admin;
-    struct gossip_net *gossip; /* NULL unless [gossip] enabled */
+    struct gossip_net *gossip;                   /* NULL unless [gossip] enabled */
+    struct agent_gossip_persist *gossip_persist; /* agent_gossip.c: member snapshot */
+    struct agent_keys_req *keys_inflight;        /* agent_keys.c: POST /v1/keyring in flight */
 
     struct event *ev_term;
     struct event *ev_int;
@@ -42,8 +50,13 @@ struct weft {
     bool stopping;
 
     struct pki_identity *ident; /* NULL: no [identity] (agent_identity.c) */
-    const char *ident_source;   /* "bundle" or "store" */
+    const char *ident_source;   /* "bundle", "store", "renewal" or "enrollment" */
     struct event *ev_ident;     /* the daily expiry check */
+
+    int64_t clock_offset_ms;   /* [debug] clock_offset (+ /v1/debug/clock); debug only */
+    struct ctl_server *ctl;    /* [control] listen; NULL = off (agent_ctl.c) */
+    struct agent_ca *ca;       /* [ca] dir; NULL = not a CA node (agent_ca.c) */
+    struct agent_renew *renew; /* [identity] ca; NULL = no renewal (agent_renew.c) */
 };
 
 /** Register the admin API's endpoints for this agent. */
@@ -52,6 +65,17 @@ int agent_api_register(struct weft *w);
 int agent_gossip_start(struct weft *w, struct weft_err *e);
 /** Register /v1/members, /v1/join, /v1/leave (409 "gossip is off" without gossip). */
 int agent_gossip_register(struct weft *w);
+/** Serf's events, queries and counters: POST /v1/event, GET /v1/events, POST /v1/query,
+ * GET /v1/gossip (agent_serf.c). Returns 0 or -1. */
+int agent_serf_register(struct weft *w);
+struct serf_clocks;
+/** Serf's clocks from the store (zero when never saved), and the saver (gossip_net's on_clocks). */
+void agent_serf_clocks_load(struct weft *w, struct serf_clocks *c);
+void agent_serf_clocks_save(void *arg, const struct serf_clocks *c);
+/** SIGHUP: apply a changed [gossip] tags live (Serf SetTags). */
+void agent_gossip_reload(struct weft *w);
+/** Write the pending member snapshot and free its timer; safe when never started. */
+void agent_gossip_stop(struct weft *w);
 /** The graceful leave is done: stop the agent (exit 0). */
 void agent_left(struct weft *w);
 
@@ -61,11 +85,68 @@ void agent_left(struct weft *w);
  * certificate, with how to re-enroll).
  */
 int agent_identity_start(struct weft *w, struct weft_err *e);
+/**
+ * SIGHUP: re-read [identity] bundle and take it when it is newer than the
+ * running identity (the rule of the start); a broken or older bundle is
+ * logged and the running identity kept.
+ */
+void agent_identity_reload(struct weft *w);
 /** Free the identity and its timer; safe when never started. */
 void agent_identity_stop(struct weft *w);
 /** Register GET /v1/certs. Returns 0 or -1. */
 int agent_identity_api(struct weft *w);
 /** Write the "identity" member of /v1/status (null without an identity). */
 void agent_identity_status(const struct weft *w, struct json_w *j);
+/** Wall-clock seconds that certificates are judged and issued by (+ the debug offset). */
+int64_t agent_now_s(const struct weft *w);
+/**
+ * Put a renewed identity in place of w->ident: store it durably first, then
+ * swap, then let the control listener pick up a new node certificate. Takes
+ * ownership of id. Returns 0, or -1 (id freed, the old identity kept).
+ */
+int agent_identity_replace(struct weft *w, struct pki_identity *id, struct weft_err *e);
+
+/*
+ * The control RPC (agent_ctl.c), the CA service (agent_ca.c) and renewal
+ * (agent_renew.c): docs/identity.md. Started after the admin API and before
+ * READY, in this order; stopped in reverse.
+ */
+/** tls accept predicate: any node ID (spiffe://TD/node/NAME) of the conf's trust domain. */
+bool agent_ctl_is_node(void *arg, const char *id);
+/**
+ * Enroll with [identity] token (agent_enroll.c): keys made here, the CA's
+ * chain checked against the token's pin, certificates received, checked and
+ * stored. Waits at most [identity] start_wait. Returns 0 with *out set, or -1.
+ */
+int agent_enroll(struct weft *w, struct pki_identity **out, struct weft_err *e);
+/** A tls_conf of role with the node's certificate and roots, accepting node IDs. */
+struct tls_conf *agent_ctl_conf(const struct weft *w, int role, struct weft_err *e);
+/** Start [control] listen (needs an identity). Returns 0 or -1. */
+int agent_ctl_start(struct weft *w, struct weft_err *e);
+/** The node certificate changed: new handshakes use it. */
+void agent_ctl_identity_changed(struct weft *w);
+void agent_ctl_stop(struct weft *w);
+/** Register GET /v1/control (and the debug clock and renew endpoints). Returns 0 or -1. */
+int agent_ctl_api(struct weft *w);
+/** Load [ca] dir and serve `renew` on the control listener. Returns 0 or -1. */
+int agent_ca_start(struct weft *w, struct weft_err *e);
+void agent_ca_stop(struct weft *w);
+/** Register POST /v1/ca/token (409 unless a CA node). Returns 0 or -1. */
+int agent_ca_api(struct weft *w);
+/** The "ca" member of GET /v1/control (null unless a CA node). */
+void agent_ca_status(const struct weft *w, struct json_w *j);
+/**
+ * Renewal from [identity] ca: renew what is due now (bounded by [identity]
+ * start_wait, before READY), then on a timer at 2/3 of each lifetime.
+ * Returns 0 (also when the CA was unreachable: logged, retried), or -1.
+ */
+int agent_renew_start(struct weft *w, struct weft_err *e);
+void agent_renew_stop(struct weft *w);
+/** Re-plan the renewal timer (the identity or the debug clock changed). */
+void agent_renew_reschedule(struct weft *w);
+/** The "renewal" member of the identity status. */
+void agent_renew_status(const struct weft *w, struct json_w *j);
+/** Debug: ask the CA now (service: also ask for this service, held or not). */
+int agent_renew_debug(struct weft *w, const char *service, struct weft_err *e);
 
 #endif
