@@ -121,8 +121,14 @@ int ml_crc_wrap(const uint8_t *msg, size_t n, uint8_t *out, size_t cap, size_t *
 
 /* --- push/pull stream (6) (ml_pushpull.c) --- */
 
-/* Nodes in one push/pull: memberlist HEAD's maxPushStateNodes. */
-#define ML_PUSH_NODES_MAX 4096
+/* Nodes in one push/pull: the decoder's hard cap (memberlist 0.2.2 has
+ * none). The real refusal limit is the caller's members_max (default 4096);
+ * this one only bounds what the simulator may configure. */
+#define ML_PUSH_NODES_MAX 65536
+/* The smallest encoded pushNodeState a decoder accepts (a map with Name and
+ * a 4-byte Addr): a header announcing more nodes than the bytes can hold is
+ * refused before allocating. */
+#define ML_PUSH_NODE_MIN_BYTES 12
 /* UserStateLen and any stream: memberlist's maxPushStateBytes (20 MiB). */
 #define ML_PUSH_BYTES_MAX (20u * 1024 * 1024)
 
@@ -134,6 +140,14 @@ int ml_crc_wrap(const uint8_t *msg, size_t n, uint8_t *out, size_t cap, size_t *
 int ml_push_pull_decode(const uint8_t *b, size_t len, struct ml_push_pull_header *h,
                         struct ml_push_node *nodes, size_t max, const uint8_t **user_state,
                         struct weft_err *e);
+/**
+ * The same, but the node array is malloc'd to the header's count (*nodes,
+ * owned by the caller: free() it; NULL on error). A count above max, or
+ * above what len bytes can hold, is refused before allocating.
+ */
+int ml_push_pull_decode_alloc(const uint8_t *b, size_t len, struct ml_push_pull_header *h,
+                              struct ml_push_node **nodes, size_t max, const uint8_t **user_state,
+                              struct weft_err *e);
 /** Encode [6][header][nodes][user state]; h->nodes/user_state_len are taken from n and ulen. */
 int ml_push_pull_encode(bool join, const struct ml_push_node *nodes, size_t n,
                         const uint8_t *user_state, size_t ulen, uint8_t *out, size_t cap,

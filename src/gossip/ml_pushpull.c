@@ -10,12 +10,14 @@
  * stream is usually wrapped in compress (9) and, with a key, encrypt (10);
  * those are unwrapped before this decoder (ml_msg.h, ml_crypt.h).
  * Limits: at most ML_PUSH_NODES_MAX nodes and ML_PUSH_BYTES_MAX of user
- * state (memberlist HEAD's maxPushStateNodes / maxPushStateBytes), and never
- * more than the caller's array.
+ * state, and never more than the caller's array or cap. The _alloc decoder
+ * sizes the node array from the header's count (after checking it against
+ * the cap and the bytes present); the caller frees it.
  */
 #include "gossip/ml_msg.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gossip/ml_mp.h"
@@ -49,17 +51,16 @@ static int pp_node_decode(const msgpack_object *o, struct ml_push_node *n, const
     return 0;
 }
 
-int ml_push_pull_decode(const uint8_t *b, size_t len, struct ml_push_pull_header *h,
-                        struct ml_push_node *nodes, size_t max, const uint8_t **user_state,
-                        struct weft_err *e)
+/* The header: fills *h, *off = its length. */
+static int pp_header_decode(const uint8_t *b, size_t len, struct ml_push_pull_header *h,
+                            size_t *off, struct weft_err *e)
 {
     msgpack_unpacked u;
-    size_t used = 0, off = 0;
+    size_t used = 0;
     uint64_t v;
     bool join;
     int rc = -1;
     memset(h, 0, sizeof(*h));
-    *user_state = NULL;
     if (ml_mp_read(&u, b, len, &used, "push/pull header", e) < 0)
         goto out;
     if (u.data.type != MSGPACK_OBJECT_MAP) {
@@ -75,19 +76,28 @@ int ml_push_pull_decode(const uint8_t *b, size_t len, struct ml_push_pull_header
     if (ml_mp_get_bool(&u.data, "Join", &join, "push/pull header", e) < 0)
         goto out;
     h->join = join;
+    *off = used;
+    rc = 0;
+out:
     ml_mp_done(&u);
-    off = used;
-    if (h->nodes > max) {
-        err_set(e, "push/pull: %u nodes, room for %zu", h->nodes, max);
-        return -1;
-    }
+    return rc;
+}
+
+/* h->nodes nodes from b + off into nodes[], then the user state. */
+static int pp_nodes_decode(const uint8_t *b, size_t len, size_t off,
+                           const struct ml_push_pull_header *h, struct ml_push_node *nodes,
+                           const uint8_t **user_state, struct weft_err *e)
+{
+    msgpack_unpacked u;
+    size_t used = 0;
     for (uint32_t i = 0; i < h->nodes; i++) {
         char w[48];
         snprintf(w, sizeof(w), "push/pull node %u", i);
-        if (ml_mp_read(&u, b + off, len - off, &used, w, e) < 0)
-            goto out;
-        if (pp_node_decode(&u.data, &nodes[i], w, e) < 0)
-            goto out;
+        if (ml_mp_read(&u, b + off, len - off, &used, w, e) < 0 ||
+            pp_node_decode(&u.data, &nodes[i], w, e) < 0) {
+            ml_mp_done(&u);
+            return -1;
+        }
         ml_mp_done(&u);
         off += used;
     }
@@ -96,9 +106,44 @@ int ml_push_pull_decode(const uint8_t *b, size_t len, struct ml_push_pull_header
                        len - off);
     *user_state = b + off;
     return 0;
-out:
-    ml_mp_done(&u);
-    return rc;
+}
+
+int ml_push_pull_decode(const uint8_t *b, size_t len, struct ml_push_pull_header *h,
+                        struct ml_push_node *nodes, size_t max, const uint8_t **user_state,
+                        struct weft_err *e)
+{
+    size_t off = 0;
+    *user_state = NULL;
+    if (pp_header_decode(b, len, h, &off, e) < 0)
+        return -1;
+    if (h->nodes > max)
+        return err_set(e, "push/pull: %u nodes, room for %zu", h->nodes, max);
+    return pp_nodes_decode(b, len, off, h, nodes, user_state, e);
+}
+
+int ml_push_pull_decode_alloc(const uint8_t *b, size_t len, struct ml_push_pull_header *h,
+                              struct ml_push_node **nodes, size_t max, const uint8_t **user_state,
+                              struct weft_err *e)
+{
+    size_t off = 0;
+    *nodes = NULL;
+    *user_state = NULL;
+    if (pp_header_decode(b, len, h, &off, e) < 0)
+        return -1;
+    if (h->nodes > max)
+        return err_set(e, "push/pull: %u nodes, over the member limit %zu", h->nodes, max);
+    /* A count the bytes cannot hold is refused before any allocation. */
+    if (h->nodes > (len - off) / ML_PUSH_NODE_MIN_BYTES)
+        return err_set(e, "push/pull: %u nodes announced in %zu bytes", h->nodes, len - off);
+    *nodes = malloc((h->nodes ? h->nodes : 1) * sizeof(**nodes));
+    if (!*nodes)
+        return err_set(e, "push/pull: out of memory for %u nodes", h->nodes);
+    if (pp_nodes_decode(b, len, off, h, *nodes, user_state, e) < 0) {
+        free(*nodes);
+        *nodes = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 int ml_push_pull_encode(bool join, const struct ml_push_node *nodes, size_t n,

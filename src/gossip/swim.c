@@ -59,8 +59,12 @@
  *
  * What is not here yet: compression, CRC and encryption of datagrams (the
  * transport glue does them on the bytes this core produces; receivers take
- * both forms), the TCP fallback ping, user messages (ignored), node meta
- * updates, address conflicts and DeadNodeReclaimTime.
+ * both forms), the TCP fallback ping, address conflicts and
+ * DeadNodeReclaimTime. User messages (8), the piggybacked broadcasts of the
+ * layer above, push/pull user state and member notifications go through
+ * struct swim_delegate (memberlist's Delegate + EventDelegate), which the
+ * Serf layer (serf.c) fills; meta changes (swim_update_meta) take a new
+ * incarnation as memberlist's UpdateNode.
  *
  * Invariants
  * ----------
@@ -88,20 +92,33 @@
  * for SuspicionMult 10; more are never counted. */
 #define SWIM_CONFIRM_MAX 8
 
+/*
+ * One member, malloc'd at its real size: the fixed part (49 bytes on LP64,
+ * ordered so nothing pads) then the name with its NUL. Meta is a separate
+ * allocation sized to content; suspicion state lives in struct swim's susp[]
+ * (only suspects have one). With glibc's 16-byte chunks a member costs 64
+ * (names up to 6 bytes) to 96 bytes (up to 38); the table adds 8-16 (probe
+ * order) and 11-21 (name index). docs/gossip.md "Memory per member".
+ */
 struct swim_member {
-    char name[ML_NAME_MAX + 1];
+    int64_t state_change_ms;
+    uint8_t *meta; /* malloc'd, owned; NULL when empty */
+    uint32_t incarnation;
     struct swim_addr addr;
     uint8_t vsn[ML_VSN_LEN];
-    uint8_t *meta; /* malloc'd, owned; NULL when empty */
-    size_t meta_len;
-    uint32_t incarnation;
-    enum swim_status status;
-    int64_t state_change_ms;
-    /* Suspicion timer (suspicion.go), live while status == SWIM_SUSPECT. */
-    unsigned susp_k, susp_n;
-    int64_t susp_start_ms, susp_min_ms, susp_max_ms, susp_deadline_ms;
-    uint64_t susp_from;                      /* FNV-1a of the first accuser (not counted) */
-    uint64_t susp_confirm[SWIM_CONFIRM_MAX]; /* FNV-1a of each confirmer's name */
+    uint16_t meta_len; /* <= ML_META_MAX */
+    uint8_t status;    /* enum swim_status */
+    char name[];       /* 1..ML_NAME_MAX bytes and a NUL */
+};
+
+/* A suspicion timer (suspicion.go): one per member whose status is suspect,
+ * kept in struct swim's susp[] (status_set adds and removes them). */
+struct swim_susp {
+    struct swim_member *m;
+    unsigned k, n;
+    int64_t start_ms, min_ms, max_ms, deadline_ms;
+    uint64_t from;                      /* FNV-1a of the first accuser (not counted) */
+    uint64_t confirm[SWIM_CONFIRM_MAX]; /* FNV-1a of each confirmer's name */
 };
 
 struct swim_relay {
@@ -123,20 +140,26 @@ struct swim_probe {
     int64_t deadline_ms; /* end of the (scaled) probe interval: then suspect */
     unsigned expected_nacks;
     unsigned nacks;
+    uint64_t tcp_conn; /* the TCP fallback ping's conn, 0 if none */
+    bool tcp_acked;    /* ... answered with our seq: success at the deadline */
 };
 
 struct swim {
     struct swim_config cfg;
     struct swim_member *self;
     /* The table in probe order, and an open-addressing name index over it
-     * (linear probing, power-of-two size >= 2 * members_max). */
+     * (linear probing, power-of-two size, at most 3/4 full). Both start
+     * small and double as members come, up to members_max. */
     struct swim_member **nodes;
     size_t n;
+    size_t nodes_cap;
     size_t probe_index;
     struct swim_member **index;
     size_t index_mask;
     size_t n_live;
-    size_t n_susp;
+    size_t n_susp; /* suspects = entries in susp[] */
+    struct swim_susp *susp;
+    size_t susp_cap;
 
     uint64_t rng;
     uint32_t seq;
@@ -155,6 +178,8 @@ struct swim {
     int64_t next_susp_ms; /* earliest suspicion deadline (may be early) */
 
     struct swim_counters ctr;
+    uint64_t members_ver;    /* bumped when a member comes, goes, or changes status or address */
+    struct swim_delegate dg; /* the layer above (Serf); zeroed: none */
 };
 
 /* ------------------------------------------------------------------ */
@@ -352,19 +377,91 @@ static void index_remove(struct swim *s, const char *name)
     }
 }
 
+/* The suspicion timer of a suspect member (NULL if none). */
+static struct swim_susp *susp_find(struct swim *s, const struct swim_member *m)
+{
+    for (size_t i = 0; i < s->n_susp; i++)
+        if (s->susp[i].m == m)
+            return &s->susp[i];
+    return NULL;
+}
+
+/* Room for one more suspicion timer. Returns 0 or -1 (no memory). */
+static int susp_reserve(struct swim *s)
+{
+    if (s->n_susp < s->susp_cap)
+        return 0;
+    size_t cap = s->susp_cap ? 2 * s->susp_cap : 8;
+    struct swim_susp *v = realloc(s->susp, cap * sizeof(v[0]));
+    if (!v)
+        return -1;
+    s->susp = v;
+    s->susp_cap = cap;
+    return 0;
+}
+
 static void status_set(struct swim *s, struct swim_member *m, enum swim_status st, int64_t now)
 {
+    /* A suspect needs a timer slot: suspect_node reserved one (susp_reserve). */
+    if (st == SWIM_SUSPECT && m->status != SWIM_SUSPECT && s->n_susp >= s->susp_cap)
+        return;
     if (is_live(m->status) && !is_live(st))
         s->n_live--;
     else if (!is_live(m->status) && is_live(st))
         s->n_live++;
-    if (m->status == SWIM_SUSPECT && st != SWIM_SUSPECT)
-        s->n_susp--;
-    else if (m->status != SWIM_SUSPECT && st == SWIM_SUSPECT)
-        s->n_susp++;
-    if (m->status != st)
+    if (m->status == SWIM_SUSPECT && st != SWIM_SUSPECT) {
+        struct swim_susp *t = susp_find(s, m);
+        if (t)
+            *t = s->susp[--s->n_susp];
+    } else if (m->status != SWIM_SUSPECT && st == SWIM_SUSPECT) {
+        /* suspect_node fills the timer. */
+        memset(&s->susp[s->n_susp], 0, sizeof(s->susp[0]));
+        s->susp[s->n_susp++].m = m;
+    }
+    if (m->status != st) {
         m->state_change_ms = now;
-    m->status = st;
+        s->members_ver++;
+    }
+    m->status = (uint8_t)st;
+}
+
+/*
+ * Room for `want` members: the probe order array doubles (capped at
+ * members_max) and the index doubles while it would be over 3/4 full, every
+ * member rehashed. Returns 0 or -1 (no memory; the table is unchanged).
+ */
+static int table_reserve(struct swim *s, size_t want)
+{
+    if (want > s->nodes_cap) {
+        size_t cap = s->nodes_cap ? 2 * s->nodes_cap : 16;
+        if (cap > s->cfg.members_max)
+            cap = s->cfg.members_max;
+        if (cap < want)
+            cap = want;
+        struct swim_member **v = realloc(s->nodes, cap * sizeof(v[0]));
+        if (!v)
+            return -1;
+        s->nodes = v;
+        s->nodes_cap = cap;
+    }
+    size_t isz = s->index_mask + 1;
+    if (s->index && 4 * want <= 3 * isz)
+        return 0;
+    if (!s->index)
+        isz = 16;
+    while (4 * want > 3 * isz)
+        isz <<= 1;
+    struct swim_member **old = s->index;
+    s->index = calloc(isz, sizeof(s->index[0]));
+    if (!s->index) {
+        s->index = old;
+        return -1;
+    }
+    s->index_mask = isz - 1;
+    for (size_t i = 0; i < s->n; i++)
+        s->index[index_slot(s, s->nodes[i]->name)] = s->nodes[i];
+    free(old);
+    return 0;
 }
 
 /*
@@ -374,16 +471,16 @@ static void status_set(struct swim *s, struct swim_member *m, enum swim_status s
  */
 static struct swim_member *member_add(struct swim *s, const char *name, int64_t now)
 {
-    if (s->n >= s->cfg.members_max) {
-        s->ctr.members_dropped++;
-        return NULL;
-    }
-    struct swim_member *m = calloc(1, sizeof(*m));
-    if (!m) {
+    if (s->n >= s->cfg.members_max || table_reserve(s, s->n + 1) < 0) {
         s->ctr.members_dropped++;
         return NULL;
     }
     size_t nl = strlen(name);
+    struct swim_member *m = calloc(1, offsetof(struct swim_member, name) + nl + 1);
+    if (!m) {
+        s->ctr.members_dropped++;
+        return NULL;
+    }
     memcpy(m->name, name, nl + 1);
     m->status = SWIM_DEAD;
     m->state_change_ms = now;
@@ -414,7 +511,7 @@ static void member_set_meta(struct swim_member *m, const uint8_t *meta, size_t l
         m->meta = malloc(len);
         if (m->meta) {
             memcpy(m->meta, meta, len);
-            m->meta_len = len;
+            m->meta_len = (uint16_t)len;
         }
     }
 }
@@ -433,6 +530,7 @@ static void table_reset(struct swim *s, int64_t now)
             now - m->state_change_ms > s->cfg.gossip_to_dead_ms) {
             index_remove(s, m->name);
             member_free(m);
+            s->members_ver++;
             continue;
         }
         s->nodes[w++] = m;
@@ -486,6 +584,25 @@ static struct swim_packet *pkt_new(struct swim *s, struct swim_actions *out,
 }
 
 /*
+ * Fill a packet's broadcasts: ours first (into buf), then the layer
+ * above's in the room left (into ubuf), as memberlist's getBroadcasts.
+ */
+static size_t take_broadcasts(struct swim *s, size_t room, unsigned limit, uint8_t *buf,
+                              uint8_t *ubuf, struct ml_part *parts, size_t max)
+{
+    size_t n = swim_bq_take(&s->bq, room, limit, buf, SWIM_UDP_MAX, parts, max, &s->leave_sent);
+    if (!s->dg.get_broadcasts || n >= max)
+        return n;
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++)
+        used += parts[i].len + 2;
+    /* memberlist: only if more than overhead + userMsgOverhead is left. */
+    if (room <= used + 3)
+        return n;
+    return n + s->dg.get_broadcasts(s->dg.arg, room - used, ubuf, SWIM_UDP_MAX, parts + n, max - n);
+}
+
+/*
  * Send one message to `to`, with as many queued broadcasts as fit
  * piggybacked in a compound (memberlist sendMsg).
  */
@@ -499,10 +616,11 @@ static void send_msg(struct swim *s, struct swim_actions *out, const struct swim
     struct ml_part parts[ML_COMPOUND_MAX];
     uint8_t extra[SWIM_UDP_MAX];
     size_t room = s->cfg.udp_max > len + 4 ? s->cfg.udp_max - len - 4 : 0;
+    uint8_t uextra[SWIM_UDP_MAX];
     size_t nx = 0;
     if (room > 8)
-        nx = swim_bq_take(&s->bq, room, (unsigned)limit, extra, sizeof(extra), parts + 1,
-                          ML_COMPOUND_MAX - 1, &s->leave_sent);
+        nx = take_broadcasts(s, room, (unsigned)limit, extra, uextra, parts + 1,
+                             ML_COMPOUND_MAX - 1);
     if (nx == 0) {
         if (len > sizeof(p->buf))
             return;
@@ -592,11 +710,6 @@ static void refute(struct swim *s, uint32_t accused)
     broadcast_alive(s, s->self);
 }
 
-static void suspicion_clear(struct swim_member *m)
-{
-    m->susp_k = m->susp_n = 0;
-}
-
 static void alive_node(struct swim *s, const struct ml_alive *a, int64_t now)
 {
     if (s->leaving && strcmp(a->node, s->self->name) == 0)
@@ -614,6 +727,11 @@ static void alive_node(struct swim *s, const struct ml_alive *a, int64_t now)
     bool local = m == s->self;
     if (!fresh && a->incarnation <= m->incarnation && !local)
         return;
+    enum swim_status was = m->status;
+    bool changed = !fresh && (m->meta_len != a->meta_len ||
+                              (a->meta_len && memcmp(m->meta, a->meta, a->meta_len) != 0) ||
+                              m->addr.port != a->port || m->addr.ip_len != a->addr_len ||
+                              memcmp(m->addr.ip, a->addr, a->addr_len) != 0);
     if (local && a->incarnation < m->incarnation)
         return;
     if (local) {
@@ -625,15 +743,21 @@ static void alive_node(struct swim *s, const struct ml_alive *a, int64_t now)
         return;
     }
     m->incarnation = a->incarnation;
+    s->members_ver++; /* address or port may have moved */
     memcpy(m->addr.ip, a->addr, a->addr_len);
     m->addr.ip_len = (uint8_t)a->addr_len;
     m->addr.port = a->port;
     if (a->vsn_len == ML_VSN_LEN)
         memcpy(m->vsn, a->vsn, ML_VSN_LEN);
     member_set_meta(m, a->meta, a->meta_len);
-    suspicion_clear(m);
     status_set(s, m, SWIM_ALIVE, now);
     broadcast_alive(s, m);
+    if (fresh || !is_live(was)) {
+        if (s->dg.notify_join)
+            s->dg.notify_join(s->dg.arg, m);
+    } else if (changed && s->dg.notify_update) {
+        s->dg.notify_update(s->dg.arg, m);
+    }
 }
 
 static void suspect_node(struct swim *s, const struct ml_suspect *sm, int64_t now)
@@ -643,18 +767,18 @@ static void suspect_node(struct swim *s, const struct ml_suspect *sm, int64_t no
         return;
     if (m->status == SWIM_SUSPECT) {
         /* Confirm: an independent From shortens the timer (Lifeguard). */
-        if (m->susp_n >= m->susp_k)
+        struct swim_susp *t = susp_find(s, m);
+        if (!t || t->n >= t->k)
             return;
         uint64_t h = name_hash(sm->from);
-        if (h == m->susp_from)
+        if (h == t->from)
             return;
-        for (unsigned i = 0; i < m->susp_n; i++)
-            if (m->susp_confirm[i] == h)
+        for (unsigned i = 0; i < t->n; i++)
+            if (t->confirm[i] == h)
                 return;
-        m->susp_confirm[m->susp_n++] = h;
-        int64_t t = swim_suspicion_timeout_ms(m->susp_n, m->susp_k, m->susp_min_ms, m->susp_max_ms);
-        m->susp_deadline_ms = m->susp_start_ms + t;
-        s->next_susp_ms = min64(s->next_susp_ms, m->susp_deadline_ms);
+        t->confirm[t->n++] = h;
+        t->deadline_ms = t->start_ms + swim_suspicion_timeout_ms(t->n, t->k, t->min_ms, t->max_ms);
+        s->next_susp_ms = min64(s->next_susp_ms, t->deadline_ms);
         broadcast_suspect(s, ML_SUSPECT, sm->node, sm->incarnation, sm->from, false);
         return;
     }
@@ -665,9 +789,12 @@ static void suspect_node(struct swim *s, const struct ml_suspect *sm, int64_t no
             refute(s, sm->incarnation);
         return;
     }
+    if (susp_reserve(s) < 0)
+        return; /* no memory for the timer: not suspected (gossip will repeat it) */
     broadcast_suspect(s, ML_SUSPECT, sm->node, sm->incarnation, sm->from, false);
     m->incarnation = sm->incarnation;
     status_set(s, m, SWIM_SUSPECT, now);
+    struct swim_susp *t = &s->susp[s->n_susp - 1];
     s->ctr.suspects++;
     /* k confirmations are expected, fewer when the cluster is too small to
      * have that many independent witnesses. */
@@ -676,15 +803,15 @@ static void suspect_node(struct swim *s, const struct ml_suspect *sm, int64_t no
         k = 0;
     if (k > SWIM_CONFIRM_MAX)
         k = SWIM_CONFIRM_MAX;
-    m->susp_k = k;
-    m->susp_n = 0;
-    m->susp_start_ms = now;
-    m->susp_min_ms = swim_suspicion_min_ms(s->cfg.suspicion_mult, s->n, s->cfg.probe_interval_ms);
-    m->susp_max_ms = (int64_t)s->cfg.suspicion_max_mult * m->susp_min_ms;
+    t->k = k;
+    t->n = 0;
+    t->start_ms = now;
+    t->min_ms = swim_suspicion_min_ms(s->cfg.suspicion_mult, s->n, s->cfg.probe_interval_ms);
+    t->max_ms = (int64_t)s->cfg.suspicion_max_mult * t->min_ms;
     /* memberlist: the suspicion's own From is remembered but not counted. */
-    m->susp_from = name_hash(sm->from);
-    m->susp_deadline_ms = now + swim_suspicion_timeout_ms(0, k, m->susp_min_ms, m->susp_max_ms);
-    s->next_susp_ms = min64(s->next_susp_ms, m->susp_deadline_ms);
+    t->from = name_hash(sm->from);
+    t->deadline_ms = now + swim_suspicion_timeout_ms(0, k, t->min_ms, t->max_ms);
+    s->next_susp_ms = min64(s->next_susp_ms, t->deadline_ms);
 }
 
 static void dead_node(struct swim *s, const struct ml_suspect *d, int64_t now)
@@ -705,12 +832,13 @@ static void dead_node(struct swim *s, const struct ml_suspect *d, int64_t now)
         broadcast_suspect(s, ML_DEAD, d->node, d->incarnation, d->from, false);
     }
     m->incarnation = d->incarnation;
-    suspicion_clear(m);
     status_set(s, m, leave ? SWIM_LEFT : SWIM_DEAD, now);
     if (leave)
         s->ctr.lefts++;
     else
         s->ctr.deaths++;
+    if (m != s->self && s->dg.notify_leave)
+        s->dg.notify_leave(s->dg.arg, m);
 }
 
 /* Suspicion timers that ran out: suspect -> dead (From = us). */
@@ -722,11 +850,11 @@ static void suspicion_run(struct swim *s, int64_t now)
         return;
     }
     int64_t next = INT64_MAX;
-    for (size_t i = 0; i < s->n; i++) {
-        struct swim_member *m = s->nodes[i];
-        if (m->status != SWIM_SUSPECT)
-            continue;
-        if (m->susp_deadline_ms <= now) {
+    /* Backwards: dead_node drops entry i, moving the last (already seen) one
+     * into its place. */
+    for (size_t i = s->n_susp; i-- > 0;) {
+        struct swim_member *m = s->susp[i].m;
+        if (s->susp[i].deadline_ms <= now) {
             struct ml_suspect d;
             memset(&d, 0, sizeof(d));
             d.incarnation = m->incarnation;
@@ -734,7 +862,7 @@ static void suspicion_run(struct swim *s, int64_t now)
             memcpy(d.from, s->self->name, strlen(s->self->name) + 1);
             dead_node(s, &d, now);
         } else {
-            next = min64(next, m->susp_deadline_ms);
+            next = min64(next, s->susp[i].deadline_ms);
         }
     }
     s->next_susp_ms = next;
@@ -812,6 +940,13 @@ static void probe_finish(struct swim *s, bool acked, int64_t now)
         awareness_apply(s, -1);
         return;
     }
+    if (p->tcp_acked) {
+        /* Reached over TCP only: not suspected, and as healthy as an ack
+         * (memberlist returns with awarenessDelta -1). */
+        s->ctr.tcp_ping_saves++;
+        awareness_apply(s, -1);
+        return;
+    }
     int delta;
     if (p->expected_nacks > 0)
         delta = p->nacks < p->expected_nacks ? (int)(p->expected_nacks - p->nacks) : 0;
@@ -834,6 +969,40 @@ static bool want_relay(struct swim *s, struct swim_member *m, const void *target
     return m != s->self && m->status == SWIM_ALIVE && strcmp(m->name, target) != 0;
 }
 
+/*
+ * memberlist probeNode's fallback: a peer that speaks protocol >= 3 also
+ * gets the same ping over TCP, in parallel with the indirect probes, with
+ * the probe's deadline (the transport performs it: swim_on_tcp_ping).
+ */
+static void probe_tcp(struct swim *s, const struct swim_member *m, struct swim_actions *out)
+{
+    struct swim_probe *p = &s->probe;
+    if (s->cfg.disable_tcp_pings || m->vsn[ML_VSN_PMAX] < 3)
+        return;
+    if (out->nstream >= SWIM_ACT_STREAM_MAX) {
+        s->ctr.actions_dropped++;
+        return;
+    }
+    uint8_t ping[SWIM_UDP_MAX];
+    size_t len;
+    encode_ping(s, p->seq, m->name, ping, sizeof(ping), &len);
+    uint8_t *buf = len ? malloc(len) : NULL;
+    if (!buf) {
+        s->ctr.actions_dropped++;
+        return;
+    }
+    memcpy(buf, ping, len);
+    struct swim_stream *st = &out->stream[out->nstream++];
+    memset(st, 0, sizeof(*st));
+    st->to = m->addr;
+    st->conn = p->tcp_conn = ++s->conn;
+    st->ping = true;
+    st->deadline_ms = p->deadline_ms;
+    st->buf = buf;
+    st->len = len;
+    s->ctr.tcp_pings++;
+}
+
 static void probe_indirect(struct swim *s, struct swim_actions *out)
 {
     struct swim_probe *p = &s->probe;
@@ -841,6 +1010,7 @@ static void probe_indirect(struct swim *s, struct swim_actions *out)
     struct swim_member *m = member_get(s, p->target);
     if (!m)
         return;
+    probe_tcp(s, m, out);
     struct swim_member *peers[32];
     size_t k = s->cfg.indirect_checks < 32 ? s->cfg.indirect_checks : 32;
     size_t got = random_members(s, k, want_relay, p->target, peers);
@@ -940,12 +1110,12 @@ static void gossip_run(struct swim *s, int64_t now, struct swim_actions *out)
     size_t got = random_members(s, k, want_gossip, &now, peers);
     size_t limit = swim_retransmit_limit(s->cfg.retransmit_mult, s->n);
     for (size_t i = 0; i < got; i++) {
-        if (s->bq.n == 0)
+        if (s->bq.n == 0 && !s->dg.get_broadcasts)
             return;
         struct ml_part parts[ML_COMPOUND_MAX];
-        uint8_t buf[SWIM_UDP_MAX];
-        size_t nx = swim_bq_take(&s->bq, s->cfg.udp_max - 2, (unsigned)limit, buf, sizeof(buf),
-                                 parts, ML_COMPOUND_MAX, &s->leave_sent);
+        uint8_t buf[SWIM_UDP_MAX], ubuf[SWIM_UDP_MAX];
+        size_t nx = take_broadcasts(s, s->cfg.udp_max - 2, (unsigned)limit, buf, ubuf, parts,
+                                    ML_COMPOUND_MAX);
         if (nx == 0)
             return;
         struct swim_packet *p = pkt_new(s, out, &peers[i]->addr);
@@ -998,14 +1168,23 @@ static void push_pull_send(struct swim *s, const struct swim_addr *to, bool repl
         memcpy(pn->vsn, m == s->self ? s->cfg.vsn : m->vsn, ML_VSN_LEN);
         pn->vsn_len = ML_VSN_LEN;
     }
-    if (ml_push_pull_encode(join, nodes, s->n, NULL, 0, buf, cap, &len, NULL) < 0) {
+    uint8_t *user = NULL;
+    size_t ulen = s->dg.local_state ? s->dg.local_state(s->dg.arg, join, &user) : 0;
+    uint8_t *grown = ulen ? realloc(buf, cap + ulen) : buf;
+    if (grown)
+        buf = grown;
+    if (!grown ||
+        ml_push_pull_encode(join, nodes, s->n, user, ulen, buf, cap + ulen, &len, NULL) < 0) {
+        free(user);
         free(nodes);
         free(buf);
         s->ctr.actions_dropped++;
         return;
     }
+    free(user);
     free(nodes);
     struct swim_stream *st = &out->stream[out->nstream++];
+    memset(st, 0, sizeof(*st)); /* no stale ping flag from an earlier action */
     st->to = *to;
     st->conn = conn;
     st->reply = reply;
@@ -1146,13 +1325,7 @@ struct swim *swim_new(const struct swim_config *c, const char *name, const struc
     }
     s->cfg = *c;
     s->rng = seed;
-    size_t isz = 16;
-    while (isz < 2 * c->members_max)
-        isz <<= 1;
-    s->index = calloc(isz, sizeof(s->index[0]));
-    s->index_mask = isz - 1;
-    s->nodes = calloc(c->members_max, sizeof(s->nodes[0]));
-    if (!s->index || !s->nodes || swim_bq_init(&s->bq, c->bcast_max) < 0) {
+    if (table_reserve(s, 1) < 0 || swim_bq_init(&s->bq, c->bcast_max) < 0) {
         err_set(e, "swim: out of memory");
         swim_free(s);
         return NULL;
@@ -1188,6 +1361,7 @@ void swim_free(struct swim *s)
         member_free(s->nodes[i]);
     free(s->nodes);
     free(s->index);
+    free(s->susp);
     swim_bq_deinit(&s->bq);
     free(s);
 }
@@ -1206,6 +1380,65 @@ void swim_join(struct swim *s, int64_t now_ms, const struct swim_addr *addrs, si
         push_pull_send(s, &addrs[i], false, true, ++s->conn, out);
     }
     wake_compute(s, out);
+}
+
+/*
+ * Restore one member as alive, quietly: the table changes as alive_node
+ * would change it (new member at a random place of the probe order, or a
+ * known one moved to a higher incarnation), but no broadcast is queued: the
+ * news is not news, the cluster told us earlier (a snapshot) or the caller
+ * builds a converged cluster (the simulator's --bootstrap).
+ */
+int swim_seed_member(struct swim *s, int64_t now_ms, const char *name, const struct swim_addr *addr,
+                     uint32_t incarnation, const uint8_t *meta, size_t meta_len, struct weft_err *e)
+{
+    size_t nl = strlen(name);
+    if (nl == 0 || nl > ML_NAME_MAX) {
+        err_set(e, "swim: seeded member name of %zu bytes (1..%d)", nl, ML_NAME_MAX);
+        return -1;
+    }
+    if (addr->ip_len != 4 && addr->ip_len != 16) {
+        err_set(e, "swim: seeded member %s: address of %u bytes, want 4 or 16", name, addr->ip_len);
+        return -1;
+    }
+    if (meta_len > ML_META_MAX) {
+        err_set(e, "swim: seeded member %s: meta of %zu bytes (at most %d)", name, meta_len,
+                ML_META_MAX);
+        return -1;
+    }
+    struct swim_member *m = member_get(s, name);
+    if (m == s->self) {
+        err_set(e, "swim: cannot seed ourselves (%s)", name);
+        return -1;
+    }
+    bool fresh = false;
+    if (!m) {
+        m = member_add(s, name, now_ms);
+        if (!m) {
+            err_set(e, "swim: seeded member %s: table full (%zu) or out of memory", name,
+                    s->cfg.members_max);
+            return -1;
+        }
+        memcpy(m->vsn, s->cfg.vsn, ML_VSN_LEN);
+        fresh = true;
+    } else if (incarnation <= m->incarnation) {
+        return 0; /* what we know is as new or newer */
+    }
+    enum swim_status was = m->status;
+    bool changed = !fresh && (!addr_eq(&m->addr, addr) || m->meta_len != meta_len ||
+                              (meta_len && memcmp(m->meta, meta, meta_len) != 0));
+    m->incarnation = incarnation;
+    m->addr = *addr;
+    member_set_meta(m, meta, meta_len);
+    s->members_ver++;
+    status_set(s, m, SWIM_ALIVE, now_ms);
+    if (fresh || !is_live(was)) {
+        if (s->dg.notify_join)
+            s->dg.notify_join(s->dg.arg, m);
+    } else if (changed && s->dg.notify_update) {
+        s->dg.notify_update(s->dg.arg, m);
+    }
+    return 0;
 }
 
 void swim_leave(struct swim *s, int64_t now_ms, struct swim_actions *out)
@@ -1373,9 +1606,12 @@ static int on_msg(void *ctx, enum ml_type type, const uint8_t *b, size_t len, st
             dead_node(c->s, &sm, c->now);
         return 0;
     }
+    case ML_USER:
+        if (c->s->dg.notify_msg)
+            c->s->dg.notify_msg(c->s->dg.arg, b, len);
+        return 0;
     default:
-        /* user (8) belongs to the Serf layer (not built yet); others are
-         * not valid in a datagram: dropped, as memberlist does. */
+        /* Others are not valid in a datagram: dropped, as memberlist does. */
         return 0;
     }
 }
@@ -1400,22 +1636,24 @@ int swim_on_stream(struct swim *s, int64_t now_ms, const struct swim_addr *from,
 {
     swim_actions_reset(out);
     int rc = -1;
+    if (len >= 1 && msg[0] == ML_USER) {
+        /* A reliable user message (the transport strips memberlist's header). */
+        if (s->dg.notify_msg)
+            s->dg.notify_msg(s->dg.arg, msg + 1, len - 1);
+        rc = 0;
+        goto done;
+    }
     if (len < 1 || msg[0] != ML_PUSH_PULL) {
         err_set(e, "swim: stream message of type %d, want push/pull", len ? msg[0] : -1);
         goto done;
     }
-    size_t max = s->cfg.members_max;
-    struct ml_push_node *nodes = malloc(max * sizeof(*nodes));
-    if (!nodes) {
-        err_set(e, "swim: out of memory");
-        goto done;
-    }
+    /* The node array is sized from the header's count, capped at
+     * members_max: a push of more is refused (counted in bad_packets). */
+    struct ml_push_node *nodes = NULL;
     struct ml_push_pull_header h;
     const uint8_t *user;
-    if (ml_push_pull_decode(msg + 1, len - 1, &h, nodes, max, &user, e) < 0) {
-        free(nodes);
+    if (ml_push_pull_decode_alloc(msg + 1, len - 1, &h, &nodes, s->cfg.members_max, &user, e) < 0)
         goto done;
-    }
     if (!reply) {
         /* memberlist answers with its state before merging the peer's. */
         s->ctr.push_pulls_taken++;
@@ -1423,6 +1661,8 @@ int swim_on_stream(struct swim *s, int64_t now_ms, const struct swim_addr *from,
     }
     merge_state(s, nodes, h.nodes, now_ms);
     free(nodes);
+    if (h.user_state_len && s->dg.merge_remote_state)
+        s->dg.merge_remote_state(s->dg.arg, user, h.user_state_len, h.join);
     rc = 0;
 done:
     if (rc < 0)
@@ -1431,8 +1671,32 @@ done:
     return rc;
 }
 
+void swim_on_tcp_ping(struct swim *s, int64_t now_ms, uint64_t conn, const uint8_t *msg, size_t len,
+                      struct swim_actions *out)
+{
+    swim_actions_reset(out);
+    struct swim_probe *p = &s->probe;
+    struct ml_ack a;
+    if (msg && len >= 1 && msg[0] == ML_ACK && p->active && p->tcp_conn != 0 &&
+        conn == p->tcp_conn && ml_ack_decode(msg + 1, len - 1, &a, NULL) == 0 &&
+        a.seq_no == p->seq) {
+        s->ctr.tcp_ping_acks++;
+        p->tcp_acked = true;
+    }
+    (void)now_ms; /* the probe's deadline decides, in swim_on_timer */
+    wake_compute(s, out);
+}
+
 /* ------------------------------------------------------------------ */
 /* queries                                                             */
+
+void swim_set_delegate(struct swim *s, const struct swim_delegate *d)
+{
+    if (d)
+        s->dg = *d;
+    else
+        memset(&s->dg, 0, sizeof(s->dg));
+}
 
 const char *swim_name(const struct swim *s)
 {
@@ -1464,6 +1728,11 @@ size_t swim_member_count_live(const struct swim *s)
     return s->n_live;
 }
 
+uint64_t swim_members_version(const struct swim *s)
+{
+    return s->members_ver;
+}
+
 const struct swim_member *swim_member_at(const struct swim *s, size_t i)
 {
     return i < s->n ? s->nodes[i] : NULL;
@@ -1481,7 +1750,7 @@ const char *swim_member_name(const struct swim_member *m)
 
 enum swim_status swim_member_status(const struct swim_member *m)
 {
-    return m->status;
+    return (enum swim_status)m->status;
 }
 
 uint32_t swim_member_incarnation(const struct swim_member *m)
@@ -1513,6 +1782,20 @@ int swim_set_meta(struct swim *s, const uint8_t *meta, size_t len, struct weft_e
     if (len && s->self->meta_len != len)
         return err_set(e, "swim: out of memory");
     /* A new alive about us replaces the queued one (same node). */
+    broadcast_alive(s, s->self);
+    return 0;
+}
+
+int swim_update_meta(struct swim *s, const uint8_t *meta, size_t len, struct weft_err *e)
+{
+    if (len > ML_META_MAX)
+        return err_set(e, "swim: meta of %zu bytes (max %d)", len, ML_META_MAX);
+    if (s->self->incarnation == UINT32_MAX)
+        return err_set(e, "swim: incarnation space exhausted");
+    member_set_meta(s->self, meta, len);
+    if (len && s->self->meta_len != len)
+        return err_set(e, "swim: out of memory");
+    s->self->incarnation++;
     broadcast_alive(s, s->self);
     return 0;
 }

@@ -79,6 +79,24 @@ void swim_free(struct swim *s);
 void swim_join(struct swim *s, int64_t now_ms, const struct swim_addr *addrs, size_t n,
                struct swim_actions *out);
 /**
+ * Put a member in the table as alive at `incarnation`, reachable at `addr`,
+ * with node meta `meta` (meta_len <= ML_META_MAX bytes, copied; NULL/0 for
+ * none), without queuing any broadcast: what restoring a membership
+ * snapshot needs, and how the simulator builds a converged cluster without
+ * a mass join (tests/sim, `spread --bootstrap`). The member is then probed,
+ * gossiped to and suspected like any other. An unknown name is added (at a
+ * random place of the probe order, advertising our own Vsn until its own
+ * alive says otherwise); a known one is updated only if `incarnation` is
+ * higher than ours for it (as an alive message would be), else left as is.
+ * The layer above gets notify_join for a member that was not alive,
+ * notify_update for a live one whose address or meta moved. Returns 0, or
+ * -1 with a message in e (bad name or address, meta too long, ourselves,
+ * table full, out of memory).
+ */
+int swim_seed_member(struct swim *s, int64_t now_ms, const char *name, const struct swim_addr *addr,
+                     uint32_t incarnation, const uint8_t *meta, size_t meta_len,
+                     struct weft_err *e);
+/**
  * Leave gracefully: broadcast dead-about-ourselves (From == Node), stop
  * probing, keep gossiping so the news spreads. swim_leave_is_sent() says
  * when the message has gone out at least once.
@@ -103,7 +121,24 @@ int swim_on_stream(struct swim *s, int64_t now_ms, const struct swim_addr *from,
                    uint64_t conn, const uint8_t *msg, size_t len, struct swim_actions *out,
                    struct weft_err *e);
 
+/**
+ * The outcome of a TCP fallback ping (a swim_stream with ping set): msg is
+ * the plaintext message read back on connection `conn` (an ack), or NULL
+ * when the connect, the write or the read failed or timed out. An ack with
+ * the probe's sequence number, while that probe is still running, makes
+ * the probe a success at its deadline (memberlist: "was able to connect
+ * but other probes failed"). Anything else is ignored.
+ */
+void swim_on_tcp_ping(struct swim *s, int64_t now_ms, uint64_t conn, const uint8_t *msg, size_t len,
+                      struct swim_actions *out);
+
 /* --- queries --- */
+
+/**
+ * Install the layer above's callbacks (copied; NULL removes them). Call
+ * right after swim_new; our own member is not notified (the caller knows it).
+ */
+void swim_set_delegate(struct swim *s, const struct swim_delegate *d);
 
 /** Our name. */
 const char *swim_name(const struct swim *s);
@@ -117,6 +152,12 @@ int64_t swim_probe_interval(const struct swim *s);
 size_t swim_member_count(const struct swim *s);
 /** Members that are alive or suspect, ourselves included. */
 size_t swim_member_count_live(const struct swim *s);
+/**
+ * A counter that moves whenever a member is added or dropped, or changes
+ * status, incarnation or address: compare it to know when to save the
+ * table (agent_gossip.c persists it for rejoin).
+ */
+uint64_t swim_members_version(const struct swim *s);
 /** The i-th member (0 <= i < count), in probe order. */
 const struct swim_member *swim_member_at(const struct swim *s, size_t i);
 /** The member called name, or NULL. */
@@ -134,6 +175,11 @@ const uint8_t *swim_member_vsn(const struct swim_member *m);
  * alive carrying it. Call right after swim_new. Returns 0 or -1.
  */
 int swim_set_meta(struct swim *s, const uint8_t *meta, size_t len, struct weft_err *e);
+/**
+ * Change our node meta live (memberlist UpdateNode, Serf SetTags): take a
+ * new incarnation and queue an alive carrying the meta. Returns 0 or -1.
+ */
+int swim_update_meta(struct swim *s, const uint8_t *meta, size_t len, struct weft_err *e);
 /** Status names: "alive", "suspect", "dead", "left". */
 const char *swim_status_name(enum swim_status st);
 /** Messages waiting in the broadcast queue. */

@@ -11,7 +11,11 @@
  *
  * Bounded: at most `cap` entries; when full, the entry with the most
  * transmits (the end of the order) is dropped. Entries are malloc'd, sized
- * to their message, owned by the queue.
+ * to their message and node name, owned by the queue. The arrays are sized
+ * to use: they start small, double as entries come and halve when the
+ * queue drains, so an idle node holds a few hundred bytes, not cap slots.
+ * A hash index by node makes the invalidation of a push O(1) (plus a
+ * binary search for the entry's place), not a walk of the queue.
  */
 #ifndef WEFT_GOSSIP_SWIM_BCAST_H
 #define WEFT_GOSSIP_SWIM_BCAST_H
@@ -23,9 +27,9 @@
 #include "gossip/ml_msg.h"
 
 struct swim_bcast {
-    char node[ML_NAME_MAX + 1]; /* invalidation key: the node the message is about */
-    uint64_t node_hash;         /* FNV-1a of node: compared before the name */
-    uint64_t id;                /* insertion order: larger is newer */
+    const char *node;   /* invalidation key: the node the message is about (after msg) */
+    uint64_t node_hash; /* FNV-1a of node: compared before the name */
+    uint64_t id;        /* insertion order: larger is newer */
     unsigned transmits;
     bool leave; /* our own leave message: swim notes when it went out */
     size_t len;
@@ -33,9 +37,12 @@ struct swim_bcast {
 };
 
 struct swim_bqueue {
-    struct swim_bcast **v;
+    struct swim_bcast **v; /* sorted, vcap slots */
     size_t n;
-    size_t cap;
+    size_t vcap;
+    size_t cap;                /* the bound (bcast_max) */
+    struct swim_bcast **index; /* by node: open addressing, at most 3/4 full */
+    size_t index_mask;
     uint64_t next_id;
     size_t min_len; /* a lower bound of every entry's length: a take stops below it */
 };

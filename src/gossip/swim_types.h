@@ -62,6 +62,7 @@ struct swim_config {
     size_t members_max;            /* member table cap, ourselves included */
     size_t bcast_max;              /* broadcast queue cap (messages) */
     uint8_t vsn[ML_VSN_LEN];       /* Vsn we advertise: pmin,pmax,pcur,dmin,dmax,dcur */
+    bool disable_tcp_pings;        /* DisableTcpPings (false: the fallback ping is on) */
 };
 
 /* What happened, for metrics and tests. Peer-caused problems are counted, never asserted. */
@@ -83,6 +84,45 @@ struct swim_counters {
     uint64_t actions_dropped;  /* actions that did not fit in struct swim_actions */
     uint64_t push_pulls;       /* push/pull exchanges started (joins included) */
     uint64_t push_pulls_taken; /* push/pull requests answered */
+    uint64_t tcp_pings;        /* TCP fallback pings started (a probe's UDP ack was late) */
+    uint64_t tcp_ping_acks;    /* ... answered with the probe's ack in time */
+    uint64_t tcp_ping_saves;   /* failed UDP probes the TCP ack kept from a suspicion */
+};
+
+/* --- the delegate: the layer above (Serf), memberlist's Delegate + EventDelegate --- */
+
+struct ml_part;
+struct swim_member;
+
+/*
+ * Callbacks the core makes into the layer above (swim_set_delegate). They
+ * receive data only: no I/O, no clock; they must not call back into the
+ * core. Every field may be NULL.
+ */
+struct swim_delegate {
+    void *arg;
+    /* A user message (8): msg is what follows the type byte, from a
+     * datagram (compound parts included) or a stream. Valid during the call. */
+    void (*notify_msg)(void *arg, const uint8_t *msg, size_t len);
+    /*
+     * Piggyback the upper layer's broadcasts: write up to max messages, each
+     * a whole user message starting with its type byte 8, into buf[0..cap)
+     * and point parts[] at them; each message with its 2-byte compound
+     * length must fit in room (the sum of len + 2 <= room). Returns the count.
+     */
+    size_t (*get_broadcasts)(void *arg, size_t room, uint8_t *buf, size_t cap,
+                             struct ml_part *parts, size_t max);
+    /* The user state of a push/pull we send: malloc'd into *out (the core
+     * frees it); returns its length, 0 for none. */
+    size_t (*local_state)(void *arg, bool join, uint8_t **out);
+    /* The user state of a push/pull we received (after the nodes were merged). */
+    void (*merge_remote_state)(void *arg, const uint8_t *buf, size_t len, bool join);
+    /* Member notifications (memberlist NotifyJoin / NotifyLeave / NotifyUpdate):
+     * join = new or back from dead/left; leave = dead or left; update =
+     * alive with new meta or address. */
+    void (*notify_join)(void *arg, const struct swim_member *m);
+    void (*notify_leave)(void *arg, const struct swim_member *m);
+    void (*notify_update)(void *arg, const struct swim_member *m);
 };
 
 /* --- actions: what the caller performs after a call into the core --- */
@@ -104,13 +144,19 @@ struct swim_packet {
  * `to`, send buf, and hand the answer to swim_on_stream(reply = true) with
  * the same conn. reply == true: send buf back on the connection `conn` that
  * brought the request.
+ * ping == true: memberlist's TCP fallback ping (probeNode's fallbackCh):
+ * open a connection to `to`, send buf (a ping), read one message back
+ * until deadline_ms, and hand it (plaintext, or NULL on any failure or
+ * timeout) to swim_on_tcp_ping() with the same conn.
  */
 struct swim_stream {
     struct swim_addr to;
     uint64_t conn;
     bool reply;
     bool join;
-    uint8_t *buf; /* owned by struct swim_actions (malloc) */
+    bool ping;
+    int64_t deadline_ms; /* ping: give up then */
+    uint8_t *buf;        /* owned by struct swim_actions (malloc) */
     size_t len;
 };
 

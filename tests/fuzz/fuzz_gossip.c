@@ -188,6 +188,17 @@ static void fuzz_stream(const uint8_t *s, size_t len)
         } else {
             FUZZ_CHECK(err_is_set(&e), "push/pull: no message");
         }
+        /* The sized decoder (swim_on_stream's): same verdict, an array of
+         * exactly the announced count, nothing allocated on error. */
+        struct ml_push_node *an = NULL;
+        struct ml_push_pull_header ha;
+        const uint8_t *ua;
+        struct weft_err ea = {{0}};
+        int ra = ml_push_pull_decode_alloc(s + 1, len - 1, &ha, &an, 64, &ua, &ea);
+        FUZZ_CHECK((ra == 0) == (an != NULL), "alloc decoder: result and array disagree");
+        FUZZ_CHECK(ra != 0 || ha.nodes <= 64, "alloc decoder: %u nodes", ha.nodes);
+        FUZZ_CHECK(ra == 0 || err_is_set(&ea), "alloc decoder: no message");
+        free(an);
     }
     free(in);
 }

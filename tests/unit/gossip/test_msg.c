@@ -436,12 +436,36 @@ static void test_push_pull(void **state)
     assert_int_equal(il, len);
     assert_memory_equal(in, buf, len);
     free(in);
-    /* A header announcing 5000 nodes is refused before reading them. */
+    /* A header announcing 5000 nodes is refused before reading them: over
+     * the caller's room, and (alloc) over its cap. */
     static const uint8_t hdr[] = {0x83, 0xa4, 'J', 'o',  'i',  'n',  0xc2, 0xa5, 'N', 'o',
                                   'd',  'e',  's', 0xcd, 0x13, 0x88, 0xac, 'U',  's', 'e',
                                   'r',  'S',  't', 'a',  't',  'e',  'L',  'e',  'n', 0x00};
     assert_int_equal(ml_push_pull_decode(hdr, sizeof(hdr), &h, back, 3, &ups, &e), -1);
+    assert_non_null(strstr(e.msg, "5000 nodes"));
+    struct ml_push_node *alloc = back;
+    assert_int_equal(ml_push_pull_decode_alloc(hdr, sizeof(hdr), &h, &alloc, 4096, &ups, &e), -1);
+    assert_null(alloc);
+    assert_non_null(strstr(e.msg, "over the member limit"));
+    /* Under the cap, but more nodes than the bytes can hold: refused before
+     * allocating 5000 slots. */
+    assert_int_equal(ml_push_pull_decode_alloc(hdr, sizeof(hdr), &h, &alloc, 8192, &ups, &e), -1);
+    assert_null(alloc);
+    assert_non_null(strstr(e.msg, "5000 nodes announced in 0 bytes"));
+    /* Over the decoder's hard cap (70000 > ML_PUSH_NODES_MAX). */
+    static const uint8_t big[] = {0x83, 0xa4, 'J',  'o',  'i',  'n',  0xc2, 0xa5, 'N', 'o', 'd',
+                                  'e',  's',  0xce, 0x00, 0x01, 0x11, 0x70, 0xac, 'U', 's', 'e',
+                                  'r',  'S',  't',  'a',  't',  'e',  'L',  'e',  'n', 0x00};
+    assert_int_equal(ml_push_pull_decode_alloc(big, sizeof(big), &h, &alloc, 100000, &ups, &e), -1);
     assert_non_null(strstr(e.msg, "Nodes"));
+    /* The alloc decoder sizes the array from the header: 3 nodes back. */
+    assert_int_equal(ml_push_pull_decode_alloc(buf + 1, len - 1, &h, &alloc, 3, &ups, &e), 0);
+    assert_non_null(alloc);
+    assert_int_equal(h.nodes, 3);
+    assert_memory_equal(nodes, alloc, sizeof(nodes));
+    free(alloc);
+    assert_int_equal(ml_push_pull_decode_alloc(buf + 1, len - 1, &h, &alloc, 2, &ups, &e), -1);
+    assert_null(alloc);
 }
 
 static void test_serf(void **state)

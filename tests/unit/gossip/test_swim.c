@@ -404,6 +404,101 @@ static void test_probe_indirect_and_nack(void **state)
     assert_int_equal(swim_probe_interval(me), 3000);
 }
 
+/*
+ * memberlist probeNode's TCP fallback: at ProbeTimeout, alongside the
+ * indirect pings, the same ping (same seq, same target name) goes out as a
+ * stream action with the probe's deadline. A TCP ack with that seq on that
+ * conn keeps the target from being suspected at the deadline; a wrong seq,
+ * a wrong conn or a failure (NULL) does not. Without it: suspect.
+ */
+static void test_probe_tcp_fallback(void **state)
+{
+    auto_ack = false;
+    struct seen p = next_ping();
+    int64_t t0 = now;
+    step(t0 + 499);
+    assert_int_equal(act.nstream, 0);
+    step(t0 + 500);
+    assert_int_equal(count(ML_INDIRECT_PING, NULL), 3);
+    assert_int_equal(act.nstream, 1);
+    const struct swim_stream *st = &act.stream[0];
+    assert_true(st->ping);
+    assert_false(st->reply);
+    assert_int_equal(st->to.ip[3], p.to.ip[3]);
+    assert_int_equal(st->deadline_ms, t0 + 1000);
+    assert_int_equal(st->buf[0], ML_PING);
+    struct ml_ping pg;
+    assert_int_equal(ml_ping_decode(st->buf + 1, st->len - 1, &pg, NULL), 0);
+    assert_int_equal(pg.seq_no, p.seq);
+    assert_string_equal(pg.node, p.node);
+    uint64_t conn = st->conn;
+    assert_int_equal(swim_counters(me)->tcp_pings, 1);
+    uint8_t buf[64];
+    size_t len;
+    /* Ignored: a failure report, a wrong seq, a wrong conn, not an ack. */
+    swim_on_tcp_ping(me, now, conn, NULL, 0, &act);
+    struct ml_ack a = {.seq_no = p.seq + 1};
+    assert_int_equal(ml_ack_encode(&a, buf, sizeof(buf), &len, NULL), 0);
+    swim_on_tcp_ping(me, now, conn, buf, len, &act);
+    a.seq_no = p.seq;
+    assert_int_equal(ml_ack_encode(&a, buf, sizeof(buf), &len, NULL), 0);
+    swim_on_tcp_ping(me, now, conn + 1, buf, len, &act);
+    uint8_t junk[2] = {ML_ACK, 0xc1};
+    swim_on_tcp_ping(me, now, conn, junk, sizeof(junk), &act);
+    assert_int_equal(swim_counters(me)->tcp_ping_acks, 0);
+    /* The real ack: alive at the deadline, the health score unchanged. */
+    swim_on_tcp_ping(me, now + 20, conn, buf, len, &act);
+    assert_int_equal(swim_counters(me)->tcp_ping_acks, 1);
+    step(t0 + 1000);
+    assert_int_equal(status_of(p.node), SWIM_ALIVE);
+    assert_int_equal(swim_counters(me)->tcp_ping_saves, 1);
+    assert_int_equal(swim_counters(me)->suspects, 0);
+    assert_int_equal(swim_awareness(me), 0);
+    /* A late ack for that finished probe changes nothing. */
+    swim_on_tcp_ping(me, now, conn, buf, len, &act);
+    assert_int_equal(swim_counters(me)->tcp_ping_acks, 1);
+    /* The next probe, without any answer: suspected as before. */
+    struct seen q = next_ping();
+    int64_t t1 = now;
+    step(t1 + 500);
+    assert_int_equal(act.nstream, 1);
+    assert_true(act.stream[0].ping);
+    assert_int_not_equal(act.stream[0].conn, conn);
+    step(t1 + 1000);
+    assert_int_equal(status_of(q.node), SWIM_SUSPECT);
+    assert_int_equal(swim_counters(me)->tcp_ping_saves, 1);
+    /* A push/pull in the slot the ping used is not a ping. */
+    struct swim_addr seed = maddr(1);
+    swim_join(me, now, &seed, 1, &act);
+    assert_int_equal(act.nstream, 1);
+    assert_false(act.stream[0].ping);
+    assert_int_equal(act.stream[0].buf[0], ML_PUSH_PULL);
+}
+
+/* DisableTcpPings: no stream at ProbeTimeout. */
+static void test_probe_tcp_disabled(void **state)
+{
+    SWIM_FREE(me);
+    swim_actions_deinit(&act);
+    struct swim_config cfg;
+    struct weft_err e = {{0}};
+    swim_config_profile(&cfg, SWIM_PROFILE_LAN);
+    cfg.push_pull_interval_ms = 0;
+    cfg.disable_tcp_pings = true;
+    struct swim_addr a = {{10, 0, 0, 1}, 4, 7946};
+    swim_actions_init(&act);
+    me = swim_new(&cfg, "me", &a, 0, 42, now, &e);
+    assert_non_null(me);
+    for (unsigned i = 1; i <= 9; i++)
+        send_alive(i, 1);
+    auto_ack = false;
+    next_ping();
+    int64_t t0 = now;
+    step(t0 + 500);
+    assert_int_equal(act.nstream, 0);
+    assert_int_equal(swim_counters(me)->tcp_pings, 0);
+}
+
 static void test_probe_indirect_ack(void **state)
 {
     auto_ack = false;
@@ -819,12 +914,250 @@ static void test_join_push_pull(void **state)
     swim_actions_reset(&act);
 }
 
+/* --- seeding (swim_seed_member): a restored table, no broadcast --- */
+
+static unsigned seed_joins, seed_updates; /* notify_join, notify_update calls */
+
+static void seed_on_join(void *arg, const struct swim_member *m)
+{
+    (void)arg;
+    (void)m;
+    seed_joins++;
+}
+
+static void seed_on_update(void *arg, const struct swim_member *m)
+{
+    (void)arg;
+    (void)m;
+    seed_updates++;
+}
+
+/* "me" alone, then m1..m9 seeded alive at incarnation 3 (not told by anyone). */
+static int setup_seeded(void **state)
+{
+    assert_int_equal(setup_n(state, 0), 0);
+    struct swim_delegate d = {.notify_join = seed_on_join, .notify_update = seed_on_update};
+    swim_set_delegate(me, &d);
+    seed_joins = seed_updates = 0;
+    size_t q0 = swim_bcast_count(me);
+    uint64_t v0 = swim_members_version(me);
+    for (unsigned i = 1; i <= 9; i++) {
+        char name[16];
+        struct swim_addr a = maddr(i);
+        struct weft_err e = {{0}};
+        snprintf(name, sizeof(name), "m%u", i);
+        assert_int_equal(swim_seed_member(me, now, name, &a, 3, NULL, 0, &e), 0);
+    }
+    /* Nothing queued: the table grew, the version moved, the layer above knows. */
+    assert_int_equal(swim_bcast_count(me), q0);
+    assert_true(swim_members_version(me) > v0);
+    assert_int_equal(seed_joins, 9);
+    assert_int_equal(seed_updates, 0);
+    return 0;
+}
+
+static void test_seed_member(void **state)
+{
+    (void)state;
+    assert_int_equal(swim_member_count(me), 10);
+    assert_int_equal(swim_member_count_live(me), 10);
+    for (unsigned i = 1; i <= 9; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "m%u", i);
+        const struct swim_member *m = swim_member_find(me, name);
+        assert_non_null(m);
+        assert_int_equal(swim_member_status(m), SWIM_ALIVE);
+        assert_int_equal(swim_member_incarnation(m), 3);
+        assert_int_equal(swim_member_addr(m)->ip[3], 10 + i);
+        assert_null(swim_member_meta(m, &(size_t){0}));
+    }
+
+    /* Probed like any member: two full passes, each once per pass, acked;
+     * and over those 20 s nobody's alive but our own goes on the wire. */
+    for (int pass = 0; pass < 2; pass++) {
+        unsigned hits[10] = {0};
+        for (int k = 0; k < 9; k++) {
+            struct seen p = next_ping();
+            unsigned idx = 0;
+            assert_int_equal(sscanf(p.node, "m%u", &idx), 1);
+            assert_true(idx >= 1 && idx <= 9);
+            hits[idx]++;
+        }
+        for (unsigned i = 1; i <= 9; i++)
+            assert_int_equal(hits[i], 1);
+    }
+    assert_int_equal(swim_counters(me)->probe_acks, 18);
+    assert_int_equal(swim_counters(me)->suspects, 0);
+    for (size_t i = 0; i < nseen; i++)
+        if (seen[i].type == ML_ALIVE)
+            assert_string_equal(seen[i].node, "me");
+
+    /* A higher incarnation updates quietly; an equal or lower one is old news. */
+    size_t q0 = swim_bcast_count(me);
+    struct swim_addr moved = maddr(40);
+    const uint8_t tags[3] = {1, 2, 3};
+    assert_int_equal(swim_seed_member(me, now, "m1", &moved, 5, tags, 3, NULL), 0);
+    const struct swim_member *m1 = swim_member_find(me, "m1");
+    assert_int_equal(swim_member_incarnation(m1), 5);
+    assert_int_equal(swim_member_addr(m1)->ip[3], 50);
+    size_t ml = 0;
+    assert_non_null(swim_member_meta(m1, &ml));
+    assert_int_equal(ml, 3);
+    struct swim_addr back = maddr(1);
+    assert_int_equal(swim_seed_member(me, now, "m1", &back, 5, NULL, 0, NULL), 0);
+    assert_int_equal(swim_member_addr(swim_member_find(me, "m1"))->ip[3], 50);
+    assert_int_equal(swim_bcast_count(me), q0);
+    assert_int_equal(seed_joins, 9); /* an update is not a join */
+    assert_int_equal(seed_updates, 1);
+
+    /* A seeded member is news like any other afterwards: a suspicion about
+     * it applies (and a lower incarnation's does not). */
+    send_susp(ML_SUSPECT, "m2", 2, "m3");
+    assert_int_equal(status_of("m2"), SWIM_ALIVE);
+    send_susp(ML_SUSPECT, "m2", 3, "m3");
+    assert_int_equal(status_of("m2"), SWIM_SUSPECT);
+
+    /* Refused: ourselves, an empty name, a bad address, too much meta. */
+    struct weft_err e = {{0}};
+    struct swim_addr a = maddr(30);
+    assert_int_equal(swim_seed_member(me, now, "me", &a, 9, NULL, 0, &e), -1);
+    assert_non_null(strstr(e.msg, "ourselves"));
+    assert_int_equal(swim_seed_member(me, now, "", &a, 1, NULL, 0, &e), -1);
+    struct swim_addr bad = a;
+    bad.ip_len = 5;
+    assert_int_equal(swim_seed_member(me, now, "m30", &bad, 1, NULL, 0, &e), -1);
+    static uint8_t big[ML_META_MAX + 1];
+    assert_int_equal(swim_seed_member(me, now, "m30", &a, 1, big, sizeof(big), &e), -1);
+    assert_null(swim_member_find(me, "m30"));
+    assert_int_equal(swim_member_count(me), 10);
+}
+
+/* --- memory: the table grows to use, push/pull sized from its header --- */
+
+/* A push/pull stream message of n alive nodes "<prefix><i>" (malloc'd). */
+static uint8_t *pp_alive(const char *prefix, unsigned first, unsigned n, size_t *len)
+{
+    struct ml_push_node *nodes = calloc(n ? n : 1, sizeof(*nodes));
+    size_t cap = 64 + (size_t)n * 96;
+    uint8_t *buf = malloc(cap);
+    assert_non_null(nodes);
+    assert_non_null(buf);
+    for (unsigned i = 0; i < n; i++) {
+        snprintf(nodes[i].name, sizeof(nodes[i].name), "%s%u", prefix, first + i);
+        nodes[i].addr[0] = 10;
+        nodes[i].addr[1] = 9;
+        nodes[i].addr[2] = (uint8_t)((first + i) >> 8);
+        nodes[i].addr[3] = (uint8_t)(first + i);
+        nodes[i].addr_len = 4;
+        nodes[i].port = 7946;
+        nodes[i].incarnation = 1;
+        nodes[i].state = ML_STATE_ALIVE;
+        nodes[i].vsn_len = ML_VSN_LEN;
+    }
+    assert_int_equal(ml_push_pull_encode(false, nodes, n, NULL, 0, buf, cap, len, NULL), 0);
+    free(nodes);
+    return buf;
+}
+
+static void test_table_sized_to_use(void **state)
+{
+    (void)state;
+    struct swim_config cfg;
+    struct weft_err e = {{0}};
+    struct swim_actions out;
+    struct swim_addr a = {{10, 0, 0, 1}, 4, 7946}, from = {{10, 9, 0, 1}, 4, 7946};
+    swim_config_profile(&cfg, SWIM_PROFILE_LAN);
+    cfg.push_pull_interval_ms = 0;
+    cfg.members_max = 50;
+    swim_actions_init(&out);
+    struct swim *s = swim_new(&cfg, "me", &a, 0, 7, 0, &e);
+    assert_non_null(s);
+    uint64_t v0 = swim_members_version(s);
+    size_t len;
+
+    /* More nodes than members_max: refused before any merge, counted. */
+    uint8_t *big = pp_alive("q", 0, 60, &len);
+    assert_int_equal(swim_on_stream(s, 0, &from, true, 1, big, len, &out, &e), -1);
+    assert_non_null(strstr(e.msg, "over the member limit 50"));
+    assert_int_equal(swim_counters(s)->bad_packets, 1);
+    assert_int_equal(swim_member_count(s), 1);
+    assert_int_equal(swim_members_version(s), v0);
+    free(big);
+
+    /* 40 fit: the table grows past its first 16 slots, every name is found
+     * through the rehashed index, and the version moved. */
+    uint8_t *ok = pp_alive("q", 0, 40, &len);
+    assert_int_equal(swim_on_stream(s, 0, &from, true, 2, ok, len, &out, &e), 0);
+    free(ok);
+    assert_int_equal(swim_member_count(s), 41);
+    assert_int_equal(swim_member_count_live(s), 41);
+    for (unsigned i = 0; i < 40; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "q%u", i);
+        const struct swim_member *m = swim_member_find(s, name);
+        assert_non_null(m);
+        assert_string_equal(swim_member_name(m), name);
+        assert_int_equal(swim_member_addr(m)->ip[3], i);
+    }
+    assert_true(swim_members_version(s) > v0);
+
+    /* 20 more: the cap (50, ourselves included) takes 9, drops 11. */
+    uint8_t *more = pp_alive("q", 40, 20, &len);
+    assert_int_equal(swim_on_stream(s, 0, &from, true, 3, more, len, &out, &e), 0);
+    free(more);
+    assert_int_equal(swim_member_count(s), 50);
+    assert_int_equal(swim_counters(s)->members_dropped, 11);
+    assert_null(swim_member_find(s, "q49"));
+
+    /* Twelve suspects at once (the timer table grows past its first 8), one
+     * refuted: the other eleven die when their timers run out. */
+    for (unsigned i = 0; i < 12; i++) {
+        struct ml_suspect m;
+        uint8_t b[512];
+        size_t bl;
+        memset(&m, 0, sizeof(m));
+        m.incarnation = 1;
+        snprintf(m.node, sizeof(m.node), "q%u", i);
+        snprintf(m.from, sizeof(m.from), "q%u", 20 + i);
+        assert_int_equal(ml_suspect_encode(ML_SUSPECT, &m, b, sizeof(b), &bl, NULL), 0);
+        assert_int_equal(swim_on_packet(s, 10, &from, b, bl, &out, NULL), 0);
+    }
+    assert_int_equal(swim_counters(s)->suspects, 12);
+    assert_int_equal(swim_member_status(swim_member_find(s, "q3")), SWIM_SUSPECT);
+    struct ml_alive al;
+    uint8_t b[512];
+    size_t bl;
+    memset(&al, 0, sizeof(al));
+    al.incarnation = 2;
+    snprintf(al.node, sizeof(al.node), "q3");
+    al.addr[0] = 10;
+    al.addr_len = 4;
+    al.port = 7946;
+    assert_int_equal(ml_alive_encode(&al, b, sizeof(b), &bl, NULL), 0);
+    assert_int_equal(swim_on_packet(s, 20, &from, b, bl, &out, NULL), 0);
+    assert_int_equal(swim_member_status(swim_member_find(s, "q3")), SWIM_ALIVE);
+    /* (Nobody answers our probes here, so others are suspected too: only
+     * these twelve are checked.) */
+    for (int64_t t = 100; t <= 60000; t += 100)
+        swim_on_timer(s, t, &out);
+    for (unsigned i = 0; i < 12; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "q%u", i);
+        assert_int_equal(swim_member_status(swim_member_find(s, name)),
+                         i == 3 ? SWIM_ALIVE : SWIM_DEAD);
+    }
+    assert_true(swim_counters(s)->deaths >= 11);
+    swim_actions_deinit(&out);
+    swim_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_formulas),
         cmocka_unit_test(test_profiles),
         cmocka_unit_test(test_incarnation_never_reused),
+        cmocka_unit_test(test_table_sized_to_use),
         cmocka_unit_test_setup_teardown(test_probe_round_robin, setup9, teardown),
         cmocka_unit_test_setup_teardown(test_probe_indirect_and_nack, setup9, teardown),
         cmocka_unit_test_setup_teardown(test_probe_indirect_ack, setup9, teardown),
@@ -839,10 +1172,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retransmit_limit, setup9, teardown),
         cmocka_unit_test_setup_teardown(test_invalidation, setup9, teardown),
         cmocka_unit_test_setup_teardown(test_answers_ping_and_relays, setup9, teardown),
+        cmocka_unit_test_setup_teardown(test_probe_tcp_fallback, setup9, teardown),
+        cmocka_unit_test_setup_teardown(test_probe_tcp_disabled, setup9, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_counted, setup9, teardown),
         cmocka_unit_test_setup_teardown(test_leave_is_left_not_failed, setup9, teardown),
         cmocka_unit_test_setup_teardown(test_own_leave, setup9, teardown),
         cmocka_unit_test_setup_teardown(test_join_push_pull, setup9, teardown),
+        cmocka_unit_test_setup_teardown(test_seed_member, setup_seeded, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
