@@ -1,14 +1,15 @@
 /*
- * gossip_net: UDP + TCP transport for the SWIM core and the minimal Serf
- * layer (see gossip_net.h and docs/gossip.md "Transport").
+ * gossip_net: UDP + TCP transport for the SWIM core and the Serf layer
+ * (see gossip_net.h and docs/gossip.md "Transport").
  *
  * Streams: memberlist 0.2.2 writes one message per push/pull direction and
  * closes the connection after the exchange; serf compresses it (9) and,
  * with a keyring, encrypts it (10: 5-byte header, length-prefixed). We read
  * until one complete message is present (at most ML_PUSH_BYTES_MAX bytes,
  * GNET_STREAM_TIMEOUT_S seconds), unwrap it and hand the push/pull (6) to
- * the core. Anything else on a stream (TCP fallback ping, reliable user
- * messages) is not served yet: the connection is closed.
+ * the core. A TCP fallback ping is answered with an ack; a reliable user
+ * message ([8][{UserMsgLen}][bytes]) goes to the Serf layer; anything else
+ * closes the connection.
  */
 #include "gossip/gossip_net.h"
 
@@ -38,6 +39,20 @@
 #define GNET_INCOMING_BIT (UINT64_C(1) << 63)
 #define GNET_LEAVE_MAX_MS 5000
 #define GNET_LEAVE_GOSSIP_MS 1000
+/* How long a graceful leave waits for Serf's leave intent to go out before
+ * the memberlist leave (Serf: BroadcastTimeout, 5 s). */
+#define GNET_LEAVE_INTENT_MS 3000
+#define GNET_QUERIES_MAX SERF_QUERIES_MAX
+/* The query weft answers itself (docs/gossip.md). */
+#define GOSSIP_INFO_QUERY "weft-info"
+
+struct gnet_query {
+    bool used;
+    bool pending; /* registered before serf_query() returned its id */
+    uint64_t qid;
+    gossip_query_cb cb;
+    void *arg;
+};
 
 /* One TCP connection carrying a push/pull. */
 struct gnet_conn {
@@ -46,6 +61,7 @@ struct gnet_conn {
     struct bufferevent *bev;
     uint64_t id;   /* the core's id (outgoing) or ours | GNET_INCOMING_BIT */
     bool incoming; /* a peer's request: we answer on it */
+    bool ping;     /* our TCP fallback ping: the answer goes to swim_on_tcp_ping */
     bool done;     /* message handed over; close when the output is flushed */
     struct swim_addr peer;
 };
@@ -63,7 +79,18 @@ struct gossip_net {
     size_t nconns;
     uint64_t next_conn;
     uint64_t bad;
-    uint64_t ltime; /* Serf member clock (ours: intents only) */
+    struct serf *serf;
+    struct serf_clocks clocks; /* last reported through on_clocks */
+    void (*on_clocks)(void *arg, const struct serf_clocks *c);
+    void (*on_keys_changed)(void *arg, const struct keyring *kr);
+    void (*on_members)(void *arg);
+    uint64_t members_ver; /* last reported through on_members */
+    struct gnet_query queries[GNET_QUERIES_MAX];
+    struct serf_tag *tags; /* ours, SERF_TAGS_MAX */
+    size_t ntags;
+    struct gossip_event_rec *ring; /* GOSSIP_EVENTS_RING */
+    size_t ring_head, ring_n;
+    struct gossip_net_stats st;
     struct swim_actions act;
     uint32_t incarnation; /* last reported through on_incarnation */
     void (*on_incarnation)(void *arg, uint32_t incarnation);
@@ -72,6 +99,7 @@ struct gossip_net {
     void (*leave_done)(void *arg);
     void *leave_arg;
     int64_t leave_start_ms;
+    int64_t leave_swim_ms; /* when the memberlist leave started (after the intent) */
     int64_t leave_sent_ms;
     struct event *ev_leave;
 };
@@ -179,8 +207,16 @@ static void udp_send(struct gossip_net *g, const struct swim_addr *to, const uin
                      size_t len)
 {
     uint8_t sealed[SWIM_UDP_MAX + ML_CRYPT_OVERHEAD + 64];
+    uint8_t packed[SWIM_UDP_MAX + 64];
     struct weft_err e = {{0}};
     struct sockaddr_storage ss;
+    size_t plen;
+    /* memberlist with EnableCompression (serf's default): every datagram
+     * LZW-compressed (9), kept only if smaller (a lone ping or ack is not). */
+    if (ml_compress_wrap(buf, len, packed, sizeof(packed), &plen, &e) == 0 && plen < len) {
+        buf = packed;
+        len = plen;
+    }
     if (g->encrypt) {
         size_t n;
         if (ml_crypt_packet_seal(&g->kr, NULL, buf, len, sealed, sizeof(sealed), &n, &e) != 0) {
@@ -191,8 +227,11 @@ static void udp_send(struct gossip_net *g, const struct swim_addr *to, const uin
         len = n;
     }
     socklen_t sl = addr_to_sa(to, &ss);
+    g->st.packets_out++;
+    g->st.bytes_out += len;
     if (sendto(g->udp, buf, len, 0, (struct sockaddr *)&ss, sl) < 0) {
         char as[64];
+        g->st.drop_send++;
         log_ratelim(&gnet_rl, LOG_LEVEL_DEBUG, LOG_AGENT, "gossip: sendto %s: %s",
                     gossip_addr_str(to, as, sizeof(as)), strerror(errno));
     }
@@ -245,10 +284,39 @@ static void conn_free(struct gnet_conn *c)
 static void conn_bad(struct gnet_conn *c, const char *why)
 {
     char as[64];
+    if (c->ping) {
+        /* A fallback ping to a peer that is likely down: expected, not bad. */
+        log_ratelim(&gnet_rl, LOG_LEVEL_DEBUG, LOG_AGENT, "gossip: tcp ping to %s: %s",
+                    gossip_addr_str(&c->peer, as, sizeof(as)), why);
+        conn_free(c);
+        return;
+    }
     c->g->bad++;
+    c->g->st.drop_stream++;
     log_ratelim(&gnet_rl, LOG_LEVEL_WARN, LOG_AGENT, "gossip: stream %s %s: %s",
                 c->incoming ? "from" : "to", gossip_addr_str(&c->peer, as, sizeof(as)), why);
     conn_free(c);
+}
+
+/*
+ * memberlist's reliable user message: [8][userMsgHeader{UserMsgLen}][bytes].
+ * 1 with the header size and the message length, 0 need more, -1 bad.
+ */
+static int user_stream_len(const uint8_t *b, size_t n, size_t *hl, size_t *ul)
+{
+    struct weft_err e = {{0}};
+    msgpack_unpacked u;
+    uint64_t v = 0;
+    if (ml_mp_scan(b, n, hl, "user stream", &e) != 0)
+        return 0;
+    int rc = -1;
+    if (ml_mp_read(&u, b, n, hl, "user stream", &e) == 0 && u.data.type == MSGPACK_OBJECT_MAP &&
+        ml_mp_get_uint(&u.data, "UserMsgLen", SERF_PAYLOAD_MAX * 2, &v, "user stream", &e) == 0) {
+        *ul = (size_t)v;
+        rc = 1;
+    }
+    ml_mp_done(&u);
+    return rc;
 }
 
 /*
@@ -275,6 +343,7 @@ static int stream_frame(const uint8_t *b, size_t n, size_t *mlen)
         return 1;
     }
     case ML_PING:
+    case ML_ACK:
     case ML_COMPRESS:
         if (ml_mp_scan(b + 1, n - 1, &used, "stream", &e) != 0)
             return 0;
@@ -283,6 +352,16 @@ static int stream_frame(const uint8_t *b, size_t n, size_t *mlen)
     case ML_PUSH_PULL:
         *mlen = n;
         return 1;
+    case ML_USER: {
+        size_t hl, ul;
+        int r = user_stream_len(b + 1, n - 1, &hl, &ul);
+        if (r <= 0)
+            return r;
+        if (n < 1 + hl + ul)
+            return 0;
+        *mlen = 1 + hl + ul;
+        return 1;
+    }
     default:
         return -1;
     }
@@ -312,7 +391,8 @@ static int conn_tcp_ping(struct gnet_conn *c, const uint8_t *body, size_t len, s
 
 /*
  * Unwrap and hand over one message. 1 handed to the core, 2 answered here
- * (TCP ping), 0 wait for more (plain 6), -1 bad.
+ * (TCP ping), 3 a user message, 4 the answer to our TCP ping, 0 wait for
+ * more (plain 6), -1 bad.
  */
 static int conn_deliver(struct gnet_conn *c, const uint8_t *b, size_t n)
 {
@@ -342,13 +422,38 @@ static int conn_deliver(struct gnet_conn *c, const uint8_t *b, size_t n)
         m = inflated;
         mlen = ilen;
     }
+    if (c->ping) {
+        /* The answer to our TCP fallback ping: the core checks it. */
+        swim_on_tcp_ping(g->swim, clock_mono_ms(), c->id, m, mlen, &g->act);
+        rc = 4;
+        goto out;
+    }
     if (mlen > 0 && m[0] == ML_PING && c->incoming) {
         rc = conn_tcp_ping(c, m + 1, mlen - 1, &e) == 0 ? 2 : -1;
+        goto out;
+    }
+    if (mlen > 0 && m[0] == ML_USER && c->incoming) {
+        size_t hl, ul;
+        if (user_stream_len(m + 1, mlen - 1, &hl, &ul) != 1 || mlen < 1 + hl + ul)
+            goto out;
+        uint8_t *um = malloc(ul + 1);
+        if (!um)
+            goto out;
+        um[0] = ML_USER;
+        memcpy(um + 1, m + 1 + hl, ul);
+        swim_actions_reset(&g->act);
+        serf_tick(g->serf, clock_mono_ms());
+        rc = swim_on_stream(g->swim, clock_mono_ms(), &c->peer, false, c->id, um, ul + 1, &g->act,
+                            &e) == 0
+                 ? 3
+                 : -1;
+        free(um);
         goto out;
     }
     if (mlen == 0 || m[0] != ML_PUSH_PULL)
         goto out;
     swim_actions_reset(&g->act);
+    serf_tick(g->serf, clock_mono_ms());
     if (swim_on_stream(g->swim, clock_mono_ms(), &c->peer, !c->incoming, c->id, m, mlen, &g->act,
                        &e) != 0) {
         /* A plain push/pull may simply be incomplete. */
@@ -403,6 +508,11 @@ static void conn_read(struct bufferevent *bev, void *arg)
         conn_write(bev, c); /* closes once the ack is out */
         return;
     }
+    if (d == 3 || d == 4) {
+        gnet_apply(g); /* a user message or our ping's ack: nothing to answer */
+        conn_free(c);
+        return;
+    }
     bool incoming = c->incoming;
     gnet_apply(g); /* may write our answer on c */
     if (!incoming)
@@ -438,6 +548,7 @@ static struct gnet_conn *conn_new(struct gossip_net *g, evutil_socket_t fd, bool
 {
     if (g->nconns >= GNET_CONNS_MAX) {
         g->bad++;
+        g->st.drop_conns++;
         log_ratelim(&gnet_rl, LOG_LEVEL_WARN, LOG_AGENT, "gossip: %d streams open, refusing more",
                     GNET_CONNS_MAX);
         if (fd >= 0)
@@ -496,6 +607,32 @@ static void stream_open(struct gossip_net *g, const struct swim_stream *st)
         conn_bad(c, "cannot connect");
 }
 
+/*
+ * memberlist's sendPingAndWaitForAck: the ping on a new connection (wrapped
+ * as every stream), one message read back before the probe's deadline. A
+ * failure or a timeout needs no report: the probe then ends as a UDP-only
+ * one would.
+ */
+static void stream_ping(struct gossip_net *g, const struct swim_stream *st)
+{
+    struct sockaddr_storage ss;
+    int64_t left = st->deadline_ms - clock_mono_ms();
+    if (left <= 0)
+        return;
+    struct gnet_conn *c = conn_new(g, -1, false);
+    if (!c)
+        return;
+    c->peer = st->to;
+    c->id = st->conn;
+    c->ping = true;
+    struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+    bufferevent_set_timeouts(c->bev, &tv, &tv);
+    socklen_t sl = addr_to_sa(&st->to, &ss);
+    if (stream_wrap(g, st->buf, st->len, bufferevent_get_output(c->bev)) != 0 ||
+        bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, (int)sl) != 0)
+        conn_bad(c, "cannot connect");
+}
+
 static void stream_answer(struct gossip_net *g, const struct swim_stream *st)
 {
     for (struct gnet_conn *c = g->conns; c; c = c->next) {
@@ -515,18 +652,40 @@ static void gnet_apply(struct gossip_net *g)
     for (size_t i = 0; i < a->npkt; i++)
         udp_send(g, &a->pkt[i].to, a->pkt[i].buf, a->pkt[i].len);
     for (size_t i = 0; i < a->nstream; i++) {
-        if (a->stream[i].reply)
+        if (a->stream[i].ping)
+            stream_ping(g, &a->stream[i]);
+        else if (a->stream[i].reply)
             stream_answer(g, &a->stream[i]);
         else
             stream_open(g, &a->stream[i]);
     }
     int64_t wake = a->wake_ms;
     swim_actions_reset(a);
+    size_t nout;
+    const struct serf_send *so = serf_outbox(g->serf, &nout);
+    for (size_t i = 0; i < nout; i++)
+        udp_send(g, &so[i].to, so[i].buf, so[i].len);
+    serf_outbox_clear(g->serf);
+    if (serf_wake(g->serf) < wake)
+        wake = serf_wake(g->serf);
+    struct serf_clocks ck;
+    serf_clocks(g->serf, &ck);
+    if (memcmp(&ck, &g->clocks, sizeof(ck)) != 0) {
+        g->clocks = ck;
+        if (g->on_clocks)
+            g->on_clocks(g->arg, &ck);
+    }
     uint32_t inc = swim_incarnation(g->swim);
     if (inc != g->incarnation) {
         g->incarnation = inc;
         if (g->on_incarnation)
             g->on_incarnation(g->arg, inc);
+    }
+    uint64_t mv = swim_members_version(g->swim);
+    if (mv != g->members_ver) {
+        g->members_ver = mv;
+        if (g->on_members)
+            g->on_members(g->arg);
     }
     int64_t now = clock_mono_ms();
     int64_t ms = wake == INT64_MAX ? 1000 : wake - now;
@@ -544,8 +703,17 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     swim_actions_reset(&g->act);
+    serf_tick(g->serf, clock_mono_ms());
     swim_on_timer(g->swim, clock_mono_ms(), &g->act);
     gnet_apply(g);
+    /* Serf's reconnect loop: a push/pull to a failed member, now and then. */
+    char who[ML_NAME_MAX + 1];
+    int64_t now = clock_mono_ms();
+    serf_tick(g->serf, now);
+    if (serf_reconnect(g->serf, g->swim, now, &g->act, who, sizeof(who))) {
+        log_info(LOG_AGENT, "gossip: attempting reconnect to failed member %s", who);
+        gnet_apply(g);
+    }
 }
 
 static void on_udp(evutil_socket_t fd, short what, void *arg)
@@ -559,6 +727,8 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
         ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss, &sl);
         if (n <= 0)
             return;
+        g->st.packets_in++;
+        g->st.bytes_in += (uint64_t)n;
         struct swim_addr from;
         struct weft_err e = {{0}};
         sa_to_addr((struct sockaddr *)&ss, &from);
@@ -568,6 +738,7 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
             if (ml_crypt_packet_open(&g->kr, buf, len, plain, sizeof(plain), &len, &e) != 0) {
                 char as[64];
                 g->bad++;
+                g->st.drop_decrypt++;
                 log_ratelim(&gnet_rl, LOG_LEVEL_WARN, LOG_AGENT, "gossip: datagram from %s: %s",
                             gossip_addr_str(&from, as, sizeof(as)), e.msg);
                 continue;
@@ -575,8 +746,10 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
             p = plain;
         }
         swim_actions_reset(&g->act);
+        serf_tick(g->serf, clock_mono_ms());
         if (swim_on_packet(g->swim, clock_mono_ms(), &from, p, len, &g->act, &e) != 0) {
             char as[64];
+            g->st.drop_decode++;
             log_ratelim(&gnet_rl, LOG_LEVEL_DEBUG, LOG_AGENT, "gossip: datagram from %s: %s",
                         gossip_addr_str(&from, as, sizeof(as)), e.msg);
         }
@@ -584,38 +757,234 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* ---- Serf intents ------------------------------------------------------- */
+/* ---- the Serf layer's upcalls ------------------------------------------- */
 
-/*
- * Serf's member clock: we keep no history across restarts, so intents are
- * stamped from the wall clock in seconds, which only grows: a restarted
- * node's leave is never older than its previous join (Serf ignores intents
- * not newer than the member's last status time).
- */
-static uint64_t serf_next_ltime(struct gossip_net *g)
+static void ring_push(struct gossip_net *g, const struct serf_rec *r)
 {
-    uint64_t now = (uint64_t)(clock_wall_ms() / 1000);
-    g->ltime = now > g->ltime ? now : g->ltime + 1;
-    return g->ltime;
+    size_t i = (g->ring_head + g->ring_n) % GOSSIP_EVENTS_RING;
+    if (g->ring_n == GOSSIP_EVENTS_RING) {
+        i = g->ring_head;
+        g->ring_head = (g->ring_head + 1) % GOSSIP_EVENTS_RING;
+    } else {
+        g->ring_n++;
+    }
+    struct gossip_event_rec *e = &g->ring[i];
+    free(e->payload);
+    memset(e, 0, sizeof(*e));
+    e->query = r->query;
+    e->ltime = r->ltime;
+    snprintf(e->name, sizeof(e->name), "%s", r->name);
+    snprintf(e->from, sizeof(e->from), "%s", r->from ? r->from : "");
+    e->coalesce = r->coalesce;
+    e->wall_ms = clock_wall_ms();
+    if (r->len && (e->payload = malloc(r->len))) {
+        memcpy(e->payload, r->payload, r->len);
+        e->len = r->len;
+    }
 }
 
-/* Send one Serf message (already encoded as [serf type][msgpack]) to every live member. */
-static void serf_send_all(struct gossip_net *g, const uint8_t *msg, size_t len)
+static void hook_user(void *arg, const struct serf_rec *r)
 {
-    uint8_t pkt[SWIM_UDP_MAX];
-    if (len + 1 > sizeof(pkt))
-        return;
-    pkt[0] = ML_USER;
-    memcpy(pkt + 1, msg, len);
-    const struct swim_member *self = swim_member_find(g->swim, swim_name(g->swim));
-    size_t n = swim_member_count(g->swim);
-    for (size_t i = 0; i < n; i++) {
-        const struct swim_member *m = swim_member_at(g->swim, i);
-        enum swim_status st = swim_member_status(m);
-        if (m == self || (st != SWIM_ALIVE && st != SWIM_SUSPECT))
-            continue;
-        udp_send(g, swim_member_addr(m), pkt, len + 1);
+    struct gossip_net *g = arg;
+    ring_push(g, r);
+    log_ratelim(&gnet_rl, LOG_LEVEL_DEBUG, LOG_AGENT, "gossip: %s '%s' (ltime %llu)",
+                r->query ? "query" : "event", r->name, (unsigned long long)r->ltime);
+}
+
+/* The tag value of our own tags, or "". */
+static const char *own_tag(const struct gossip_net *g, const char *key)
+{
+    const char *v = serf_tag_get(g->tags, g->ntags, key);
+    return v ? v : "";
+}
+
+/*
+ * weft-info: a small JSON object about this node, answered to any query of
+ * that name (serf query weft-info). Other user queries get no response
+ * (only the ack the query asks for).
+ */
+static int hook_answer(void *arg, const char *name, const uint8_t *payload, size_t len,
+                       uint8_t *resp, size_t cap, size_t *rlen)
+{
+    struct gossip_net *g = arg;
+    (void)payload;
+    (void)len;
+    if (strcmp(name, GOSSIP_INFO_QUERY) != 0)
+        return 0;
+    size_t alive = 0, n = swim_member_count(g->swim);
+    for (size_t i = 0; i < n; i++)
+        if (swim_member_status(swim_member_at(g->swim, i)) == SWIM_ALIVE)
+            alive++;
+    /* Node names and tag values are plain printable text in practice;
+     * anything JSON-special is replaced, not escaped (the reply is small). */
+    char node[ML_NAME_MAX + 1], ver[64], role[64];
+    const char *src[3] = {swim_name(g->swim), own_tag(g, "version"), own_tag(g, "role")};
+    char *dst[3] = {node, ver, role};
+    size_t dcap[3] = {sizeof(node), sizeof(ver), sizeof(role)};
+    for (int k = 0; k < 3; k++) {
+        size_t j = 0;
+        for (const char *p = src[k]; *p && j + 1 < dcap[k]; p++)
+            dst[k][j++] = (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? '_' : *p;
+        dst[k][j] = '\0';
     }
+    int w = snprintf((char *)resp, cap,
+                     "{\"node\":\"%s\",\"version\":\"%s\",\"role\":\"%s\",\"members\":%zu,"
+                     "\"alive\":%zu}",
+                     node, ver, role, n, alive);
+    if (w < 0 || (size_t)w >= cap)
+        return 0;
+    *rlen = (size_t)w;
+    return 1;
+}
+
+static struct gnet_query *query_find(struct gossip_net *g, uint64_t qid)
+{
+    for (size_t i = 0; i < GNET_QUERIES_MAX; i++)
+        if (g->queries[i].used && !g->queries[i].pending && g->queries[i].qid == qid)
+            return &g->queries[i];
+    for (size_t i = 0; i < GNET_QUERIES_MAX; i++)
+        if (g->queries[i].used && g->queries[i].pending) {
+            /* Our own ack, delivered before serf_query() returned the id. */
+            g->queries[i].pending = false;
+            g->queries[i].qid = qid;
+            return &g->queries[i];
+        }
+    return NULL;
+}
+
+static void hook_response(void *arg, uint64_t qid, const char *from, const uint8_t *payload,
+                          size_t len, bool ack)
+{
+    struct gossip_net *g = arg;
+    struct gnet_query *q = query_find(g, qid);
+    if (!q || !q->cb)
+        return;
+    struct gossip_query_resp r = {from, payload, len, ack};
+    q->cb(q->arg, &r);
+}
+
+static void hook_done(void *arg, uint64_t qid)
+{
+    struct gossip_net *g = arg;
+    struct gnet_query *q = query_find(g, qid);
+    if (!q)
+        return;
+    gossip_query_cb cb = q->cb;
+    void *cbarg = q->arg;
+    memset(q, 0, sizeof(*q));
+    if (cb)
+        cb(cbarg, NULL);
+}
+
+static void hook_keys(void *arg)
+{
+    struct gossip_net *g = arg;
+    if (g->on_keys_changed)
+        g->on_keys_changed(g->arg, &g->kr);
+}
+
+/* Run one Serf operation's output: the outbox, the timer, the clocks. */
+static void gnet_serf_flush(struct gossip_net *g)
+{
+    /* An early timer call is harmless and gives the core's next wake-up. */
+    swim_actions_reset(&g->act);
+    swim_on_timer(g->swim, clock_mono_ms(), &g->act);
+    gnet_apply(g);
+}
+
+int gossip_net_event(struct gossip_net *g, const char *name, const uint8_t *payload, size_t len,
+                     bool coalesce, struct weft_err *e)
+{
+    serf_tick(g->serf, clock_mono_ms());
+    int rc = serf_user_event(g->serf, name, payload, len, coalesce, e);
+    gnet_serf_flush(g);
+    return rc;
+}
+
+int gossip_net_query(struct gossip_net *g, const char *name, const uint8_t *payload, size_t len,
+                     int64_t timeout_ms, bool want_ack, gossip_query_cb cb, void *arg,
+                     struct weft_err *e)
+{
+    struct gnet_query *q = NULL;
+    for (size_t i = 0; i < GNET_QUERIES_MAX && !q; i++)
+        if (!g->queries[i].used)
+            q = &g->queries[i];
+    if (!q)
+        return err_set(e, "%d queries in flight already", GNET_QUERIES_MAX);
+    q->used = true;
+    q->pending = true;
+    q->cb = cb;
+    q->arg = arg;
+    uint64_t qid;
+    int64_t deadline;
+    serf_tick(g->serf, clock_mono_ms());
+    if (serf_query(g->serf, name, payload, len, timeout_ms, want_ack, swim_member_count(g->swim),
+                   NULL, 0, &qid, &deadline, e) != 0) {
+        memset(q, 0, sizeof(*q));
+        return -1;
+    }
+    if (q->pending) {
+        q->pending = false;
+        q->qid = qid;
+    }
+    gnet_serf_flush(g);
+    return 0;
+}
+
+void gossip_net_query_forget(struct gossip_net *g, void *arg)
+{
+    for (size_t i = 0; i < GNET_QUERIES_MAX; i++) {
+        struct gnet_query *q = &g->queries[i];
+        if (q->used && q->arg == arg) {
+            serf_query_cancel(g->serf, q->qid);
+            memset(q, 0, sizeof(*q));
+        }
+    }
+}
+
+size_t gossip_net_events_count(const struct gossip_net *g)
+{
+    return g->ring_n;
+}
+
+const struct gossip_event_rec *gossip_net_events_at(const struct gossip_net *g, size_t i)
+{
+    if (i >= g->ring_n)
+        return NULL;
+    return &g->ring[(g->ring_head + i) % GOSSIP_EVENTS_RING];
+}
+
+int gossip_net_set_tags(struct gossip_net *g, const struct serf_tag *tags, size_t n,
+                        struct weft_err *e)
+{
+    uint8_t meta[ML_META_MAX];
+    size_t mlen;
+    if (n > SERF_TAGS_MAX)
+        return err_set(e, "gossip: %zu tags (max %d)", n, SERF_TAGS_MAX);
+    if (serf_tags_encode(tags, n, meta, sizeof(meta), &mlen, e) != 0)
+        return -1;
+    if (swim_update_meta(g->swim, meta, mlen, e) != 0)
+        return -1;
+    memcpy(g->tags, tags, n * sizeof(*tags));
+    g->ntags = n;
+    serf_set_tags(g->serf, tags, n);
+    gnet_serf_flush(g);
+    return 0;
+}
+
+struct keyring *gossip_net_keyring(struct gossip_net *g)
+{
+    return &g->kr;
+}
+
+const struct serf *gossip_net_serf(const struct gossip_net *g)
+{
+    return g->serf;
+}
+
+void gossip_net_stats(const struct gossip_net *g, struct gossip_net_stats *st)
+{
+    *st = g->st;
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -662,7 +1031,10 @@ struct gossip_net *gossip_net_new(struct event_base *base, const struct gossip_n
         g->kr = *c->kr;
         g->encrypt = true;
     }
-    swim_config_profile(&sc, c->profile);
+    if (c->timing)
+        sc = *c->timing;
+    else
+        swim_config_profile(&sc, c->profile);
     /* Serf's delegate protocol range as serf 0.9.4 advertises it (min 2, max
      * 5, current 5): memberlist refuses members whose ranges do not overlap. */
     sc.vsn[ML_VSN_LEN - 3] = 2;
@@ -673,10 +1045,43 @@ struct gossip_net *gossip_net_new(struct event_base *base, const struct gossip_n
     if (serf_tags_encode(c->tags, c->ntags, meta, sizeof(meta), &mlen, e) != 0)
         goto fail;
     g->on_incarnation = c->on_incarnation;
+    g->on_clocks = c->on_clocks;
+    g->on_keys_changed = c->on_keys_changed;
+    g->on_members = c->on_members;
     g->arg = c->arg;
+    g->ring = calloc(GOSSIP_EVENTS_RING, sizeof(*g->ring));
+    g->tags = calloc(SERF_TAGS_MAX, sizeof(*g->tags));
+    if (!g->ring || !g->tags || c->ntags > SERF_TAGS_MAX) {
+        err_set(e, "gossip: out of memory or too many tags");
+        goto fail;
+    }
+    memcpy(g->tags, c->tags, c->ntags * sizeof(*c->tags));
+    g->ntags = c->ntags;
     g->swim = swim_new(&sc, c->name, &c->adv, c->incarnation, seed, clock_mono_ms(), e);
     if (!g->swim || swim_set_meta(g->swim, meta, mlen, e) != 0)
         goto fail;
+    struct serf_config scf;
+    struct serf_hooks hk = {g, hook_user, hook_answer, hook_response, hook_done, hook_keys};
+    memset(&scf, 0, sizeof(scf));
+    scf.name = c->name;
+    scf.addr = c->adv;
+    memcpy(scf.vsn, sc.vsn, ML_VSN_LEN);
+    scf.gossip_interval_ms = sc.gossip_interval_ms;
+    scf.retransmit_mult = sc.retransmit_mult;
+    scf.bcast_max = sc.bcast_max;
+    scf.members_max = sc.members_max;
+    scf.clocks = c->clocks;
+    scf.seed = seed ^ UINT64_C(0x5e4f);
+    scf.reconnect_interval_ms = c->reconnect_interval_ms;
+    scf.reconnect_timeout_ms = c->reconnect_timeout_ms;
+    if (!(g->serf = serf_new(&scf, &hk, &g->kr, e)))
+        goto fail;
+    serf_tick(g->serf, clock_mono_ms());
+    serf_set_tags(g->serf, c->tags, c->ntags);
+    serf_clocks(g->serf, &g->clocks);
+    struct swim_delegate dg;
+    serf_delegate(g->serf, &dg);
+    swim_set_delegate(g->swim, &dg);
     if ((g->udp = udp_open(&c->bind, e)) < 0)
         goto fail;
     socklen_t sl = addr_to_sa(&c->bind, &ss);
@@ -706,6 +1111,17 @@ void gossip_net_free(struct gossip_net *g)
 {
     if (!g)
         return;
+    /* Queries still running end now: their callbacks get their NULL. */
+    for (size_t i = 0; i < GNET_QUERIES_MAX; i++) {
+        struct gnet_query *q = &g->queries[i];
+        if (!q->used)
+            continue;
+        gossip_query_cb cb = q->cb;
+        void *arg = q->arg;
+        memset(q, 0, sizeof(*q));
+        if (cb)
+            cb(arg, NULL);
+    }
     while (g->conns)
         conn_free(g->conns);
     if (g->listener)
@@ -719,6 +1135,12 @@ void gossip_net_free(struct gossip_net *g)
     if (g->udp >= 0)
         evutil_closesocket(g->udp);
     swim_free(g->swim);
+    serf_free(g->serf);
+    if (g->ring)
+        for (size_t i = 0; i < GOSSIP_EVENTS_RING; i++)
+            free(g->ring[i].payload);
+    free(g->ring);
+    free(g->tags);
     swim_actions_deinit(&g->act);
     keyring_deinit(&g->kr);
     free(g);
@@ -727,23 +1149,22 @@ void gossip_net_free(struct gossip_net *g)
 void gossip_net_join(struct gossip_net *g, const struct swim_addr *addrs, size_t n)
 {
     swim_actions_reset(&g->act);
+    serf_tick(g->serf, clock_mono_ms());
+    serf_join_start(g->serf);
     swim_join(g->swim, clock_mono_ms(), addrs, n, &g->act);
+    /* Serf's join intent, gossiped once the push/pull replies bring members. */
+    serf_join_intent(g->serf);
     gnet_apply(g);
-    /* Serf's join intent to the seeds (the members we know of come later:
-     * the seeds gossip it on). */
-    struct serf_join j;
-    uint8_t buf[256], pkt[260];
-    size_t len;
-    struct weft_err e = {{0}};
-    memset(&j, 0, sizeof(j));
-    j.ltime = serf_next_ltime(g);
-    snprintf(j.node, sizeof(j.node), "%s", swim_name(g->swim));
-    if (serf_join_encode(&j, buf, sizeof(buf), &len, &e) != 0)
-        return;
-    pkt[0] = ML_USER;
-    memcpy(pkt + 1, buf, len);
-    for (size_t i = 0; i < n; i++)
-        udp_send(g, &addrs[i], pkt, len + 1);
+}
+
+/* The memberlist part of a leave, once Serf's intent is out (or timed out). */
+static void leave_swim(struct gossip_net *g, int64_t now)
+{
+    g->leave_swim_ms = now;
+    swim_actions_reset(&g->act);
+    serf_tick(g->serf, now);
+    swim_leave(g->swim, now, &g->act);
+    gnet_apply(g);
 }
 
 static void on_leave_tick(evutil_socket_t fd, short what, void *arg)
@@ -752,18 +1173,23 @@ static void on_leave_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     int64_t now = clock_mono_ms();
-    if (!g->leave_sent_ms && swim_leave_is_sent(g->swim))
-        g->leave_sent_ms = now;
-    bool done = (g->leave_sent_ms && now - g->leave_sent_ms >= GNET_LEAVE_GOSSIP_MS) ||
-                now - g->leave_start_ms >= GNET_LEAVE_MAX_MS;
-    if (done) {
-        void (*cb)(void *) = g->leave_done;
-        g->leave_done = NULL;
-        if (cb)
-            cb(g->leave_arg);
-        return;
+    if (!g->leave_swim_ms) {
+        if (serf_leave_sent(g->serf) || now - g->leave_start_ms >= GNET_LEAVE_INTENT_MS)
+            leave_swim(g, now);
+    } else {
+        if (!g->leave_sent_ms && swim_leave_is_sent(g->swim))
+            g->leave_sent_ms = now;
+        bool done = (g->leave_sent_ms && now - g->leave_sent_ms >= GNET_LEAVE_GOSSIP_MS) ||
+                    now - g->leave_swim_ms >= GNET_LEAVE_MAX_MS;
+        if (done) {
+            void (*cb)(void *) = g->leave_done;
+            g->leave_done = NULL;
+            if (cb)
+                cb(g->leave_arg);
+            return;
+        }
     }
-    struct timeval tv = {0, 100 * 1000};
+    struct timeval tv = {0, 50 * 1000};
     evtimer_add(g->ev_leave, &tv);
 }
 
@@ -771,26 +1197,21 @@ void gossip_net_leave(struct gossip_net *g, void (*done)(void *arg), void *arg)
 {
     if (g->leave_start_ms)
         return;
-    struct serf_leave l;
-    uint8_t buf[256];
-    size_t len;
-    struct weft_err e = {{0}};
-    memset(&l, 0, sizeof(l));
-    l.ltime = serf_next_ltime(g);
-    snprintf(l.node, sizeof(l.node), "%s", swim_name(g->swim));
-    if (serf_leave_encode(&l, buf, sizeof(buf), &len, &e) == 0)
-        serf_send_all(g, buf, len);
     g->leave_start_ms = clock_mono_ms();
     g->leave_done = done;
     g->leave_arg = arg;
-    swim_actions_reset(&g->act);
-    swim_leave(g->swim, g->leave_start_ms, &g->act);
-    gnet_apply(g);
+    /* Serf's Leave: the leave intent first (gossiped), then memberlist's. */
+    serf_tick(g->serf, g->leave_start_ms);
+    serf_leave_intent(g->serf);
+    gnet_serf_flush(g);
     g->ev_leave = evtimer_new(g->base, on_leave_tick, g);
-    if (g->ev_leave)
+    if (g->ev_leave) {
         on_leave_tick(-1, 0, g);
-    else if (done)
-        done(arg);
+    } else {
+        leave_swim(g, g->leave_start_ms);
+        if (done)
+            done(arg);
+    }
 }
 
 const struct swim *gossip_net_swim(const struct gossip_net *g)

@@ -299,6 +299,44 @@ static int sm_copy_str(const msgpack_object *o, char *out, size_t cap, const cha
 int serf_push_pull_decode(const uint8_t *b, size_t len, struct serf_push_pull *m,
                           struct serf_status *st, size_t max, struct weft_err *e)
 {
+    return serf_push_pull_walk(b, len, m, st, max, NULL, e);
+}
+
+/* One Events entry (userEvents{Events, LTime}) to the visitor. */
+static int sm_pp_events(const msgpack_object *ev, const struct serf_pp_visitor *v, const char *w,
+                        struct weft_err *e)
+{
+    uint64_t lt;
+    const msgpack_object *f;
+    if (ev->type != MSGPACK_OBJECT_MAP)
+        return err_set(e, "%s.Events[]: not a map", w);
+    if (ml_mp_get_uint(ev, "LTime", UINT64_MAX, &lt, w, e) < 0 ||
+        ml_mp_field(ev, "Events", &f, w, e) < 0)
+        return -1;
+    if (!f || f->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (f->type != MSGPACK_OBJECT_ARRAY)
+        return err_set(e, "%s.Events[].Events: not an array", w);
+    for (uint32_t i = 0; i < f->via.array.size; i++) {
+        const msgpack_object *ue = &f->via.array.ptr[i];
+        char name[ML_NAME_MAX + 1];
+        const uint8_t *p;
+        size_t n;
+        if (ue->type != MSGPACK_OBJECT_MAP)
+            return err_set(e, "%s.Events[].Events[]: not a map", w);
+        if (ml_mp_get_str(ue, "Name", name, sizeof(name), w, e) < 0 ||
+            sm_payload(ue, &p, &n, w, e) < 0)
+            return -1;
+        if (v && v->event)
+            v->event(v->arg, lt, name, p, n);
+    }
+    return 0;
+}
+
+int serf_push_pull_walk(const uint8_t *b, size_t len, struct serf_push_pull *m,
+                        struct serf_status *st, size_t max, const struct serf_pp_visitor *v,
+                        struct weft_err *e)
+{
     static const char w[] = "serf push/pull";
     msgpack_unpacked u;
     int rc = -1;
@@ -334,18 +372,28 @@ int serf_push_pull_decode(const uint8_t *b, size_t len, struct serf_push_pull *m
     }
     if (ml_mp_field(o, "LeftMembers", &f, w, e) < 0)
         goto out;
-    if (f && f->type == MSGPACK_OBJECT_ARRAY)
+    if (f && f->type == MSGPACK_OBJECT_ARRAY) {
         m->n_left = f->via.array.size;
-    else if (f && f->type != MSGPACK_OBJECT_NIL) {
+        for (uint32_t i = 0; i < f->via.array.size && v && v->left; i++) {
+            char node[ML_NAME_MAX + 1];
+            if (sm_copy_str(&f->via.array.ptr[i], node, sizeof(node), w, e) < 0)
+                goto out;
+            v->left(v->arg, node);
+        }
+    } else if (f && f->type != MSGPACK_OBJECT_NIL) {
         err_set(e, "%s.LeftMembers: not an array", w);
         goto out;
     }
     if (ml_mp_field(o, "Events", &f, w, e) < 0)
         goto out;
     if (f && f->type == MSGPACK_OBJECT_ARRAY) {
-        for (uint32_t i = 0; i < f->via.array.size; i++)
-            if (f->via.array.ptr[i].type != MSGPACK_OBJECT_NIL)
-                m->n_events++;
+        for (uint32_t i = 0; i < f->via.array.size; i++) {
+            if (f->via.array.ptr[i].type == MSGPACK_OBJECT_NIL)
+                continue;
+            m->n_events++;
+            if (sm_pp_events(&f->via.array.ptr[i], v, w, e) < 0)
+                goto out;
+        }
     } else if (f && f->type != MSGPACK_OBJECT_NIL) {
         err_set(e, "%s.Events: not an array", w);
         goto out;
@@ -428,4 +476,228 @@ const char *serf_tag_get(const struct serf_tag *tags, size_t n, const char *key)
         if (strcmp(tags[i].key, key) == 0)
             return tags[i].value;
     return NULL;
+}
+
+int serf_push_pull_encode(const struct serf_push_pull *m, const struct serf_status *st,
+                          size_t n_status, const char *const *left, size_t n_left,
+                          const struct serf_pp_slot *slots, size_t n_slots, uint8_t *out,
+                          size_t cap, size_t *len, struct weft_err *e)
+{
+    struct ml_mp_out o;
+    ml_mp_out_init(&o, out, cap);
+    sm_type(&o, SERF_PUSH_PULL);
+    ml_mp_out_map(&o, 6);
+    ml_mp_out_key(&o, "EventLTime");
+    ml_mp_out_uint(&o, m->event_ltime);
+    ml_mp_out_key(&o, "Events");
+    ml_mp_out_array(&o, n_slots);
+    for (size_t i = 0; i < n_slots; i++) {
+        if (slots[i].n == 0) {
+            ml_mp_out_nil(&o);
+            continue;
+        }
+        ml_mp_out_map(&o, 2);
+        ml_mp_out_key(&o, "Events");
+        ml_mp_out_array(&o, slots[i].n);
+        for (size_t j = 0; j < slots[i].n; j++) {
+            const struct serf_pp_event *ev = &slots[i].ev[j];
+            ml_mp_out_map(&o, 2);
+            ml_mp_out_key(&o, "Name");
+            ml_mp_out_str(&o, ev->name, strlen(ev->name));
+            ml_mp_out_key(&o, "Payload");
+            ml_mp_out_bytes(&o, ev->payload, ev->len);
+        }
+        ml_mp_out_key(&o, "LTime");
+        ml_mp_out_uint(&o, slots[i].ltime);
+    }
+    ml_mp_out_key(&o, "LTime");
+    ml_mp_out_uint(&o, m->ltime);
+    ml_mp_out_key(&o, "LeftMembers");
+    ml_mp_out_array(&o, n_left);
+    for (size_t i = 0; i < n_left; i++)
+        ml_mp_out_str(&o, left[i], strlen(left[i]));
+    ml_mp_out_key(&o, "QueryLTime");
+    ml_mp_out_uint(&o, m->query_ltime);
+    ml_mp_out_key(&o, "StatusLTimes");
+    ml_mp_out_map(&o, n_status);
+    for (size_t i = 0; i < n_status; i++) {
+        ml_mp_out_str(&o, st[i].node, strlen(st[i].node));
+        ml_mp_out_uint(&o, st[i].ltime);
+    }
+    return ml_mp_out_finish(&o, len, "serf push/pull encode", e);
+}
+
+int serf_filter_nodes_has(const uint8_t *b, size_t len, const char *name, bool *found,
+                          struct weft_err *e)
+{
+    static const char w[] = "serf node filter";
+    msgpack_unpacked u;
+    size_t used = 0, nl = strlen(name);
+    int rc = -1;
+    *found = false;
+    if (ml_mp_read(&u, b, len, &used, w, e) < 0)
+        goto out;
+    if (u.data.type == MSGPACK_OBJECT_NIL) {
+        rc = 0;
+        goto out;
+    }
+    if (u.data.type != MSGPACK_OBJECT_ARRAY) {
+        err_set(e, "%s: not an array", w);
+        goto out;
+    }
+    for (uint32_t i = 0; i < u.data.via.array.size; i++) {
+        const uint8_t *p;
+        size_t n;
+        if (!ml_mp_obj_bytes(&u.data.via.array.ptr[i], &p, &n)) {
+            err_set(e, "%s: not a string", w);
+            goto out;
+        }
+        if (n == nl && memcmp(p, name, n) == 0)
+            *found = true;
+    }
+    rc = 0;
+out:
+    ml_mp_done(&u);
+    return rc;
+}
+
+int serf_filter_tag_decode(const uint8_t *b, size_t len, char *tag, size_t tcap, char *expr,
+                           size_t ecap, struct weft_err *e)
+{
+    static const char w[] = "serf tag filter";
+    msgpack_unpacked u;
+    int rc = -1;
+    if (sm_open(&u, b, len, w, e) == 0 && ml_mp_get_str(&u.data, "Tag", tag, tcap, w, e) == 0 &&
+        ml_mp_get_str(&u.data, "Expr", expr, ecap, w, e) == 0)
+        rc = 0;
+    ml_mp_done(&u);
+    return rc;
+}
+
+int serf_filter_nodes_encode(const char *const *names, size_t n, uint8_t *out, size_t cap,
+                             size_t *len, struct weft_err *e)
+{
+    struct ml_mp_out o;
+    uint8_t t = SERF_FILTER_NODE;
+    ml_mp_out_init(&o, out, cap);
+    ml_mp_out_raw(&o, &t, 1);
+    ml_mp_out_array(&o, n);
+    for (size_t i = 0; i < n; i++)
+        ml_mp_out_str(&o, names[i], strlen(names[i]));
+    return ml_mp_out_finish(&o, len, "serf node filter encode", e);
+}
+
+int serf_filter_tag_encode(const char *tag, const char *expr, uint8_t *out, size_t cap, size_t *len,
+                           struct weft_err *e)
+{
+    struct ml_mp_out o;
+    uint8_t t = SERF_FILTER_TAG;
+    ml_mp_out_init(&o, out, cap);
+    ml_mp_out_raw(&o, &t, 1);
+    ml_mp_out_map(&o, 2);
+    ml_mp_out_key(&o, "Expr");
+    ml_mp_out_str(&o, expr, strlen(expr));
+    ml_mp_out_key(&o, "Tag");
+    ml_mp_out_str(&o, tag, strlen(tag));
+    return ml_mp_out_finish(&o, len, "serf tag filter encode", e);
+}
+
+int serf_relay_encode(const uint8_t *ip, size_t ip_len, uint16_t port, const uint8_t *msg,
+                      size_t mlen, uint8_t *out, size_t cap, size_t *len, struct weft_err *e)
+{
+    struct ml_mp_out o;
+    ml_mp_out_init(&o, out, cap);
+    sm_type(&o, SERF_RELAY);
+    ml_mp_out_map(&o, 1);
+    ml_mp_out_key(&o, "DestAddr");
+    ml_mp_out_map(&o, 3);
+    ml_mp_out_key(&o, "IP");
+    ml_mp_out_bytes(&o, ip, ip_len);
+    ml_mp_out_key(&o, "Port");
+    ml_mp_out_int(&o, port);
+    ml_mp_out_key(&o, "Zone");
+    ml_mp_out_str(&o, "", 0);
+    ml_mp_out_raw(&o, msg, mlen);
+    return ml_mp_out_finish(&o, len, "serf relay encode", e);
+}
+
+int serf_relay_decode(const uint8_t *b, size_t len, uint8_t *ip, size_t *ip_len, uint16_t *port,
+                      const uint8_t **msg, size_t *mlen, struct weft_err *e)
+{
+    static const char w[] = "serf relay";
+    msgpack_unpacked u;
+    size_t used = 0;
+    int64_t pv = 0;
+    const msgpack_object *d;
+    int rc = -1;
+    if (ml_mp_read(&u, b, len, &used, w, e) < 0)
+        goto out;
+    if (u.data.type != MSGPACK_OBJECT_MAP) {
+        err_set(e, "%s: header is not a map", w);
+        goto out;
+    }
+    if (ml_mp_field(&u.data, "DestAddr", &d, w, e) < 0)
+        goto out;
+    if (!d || d->type != MSGPACK_OBJECT_MAP) {
+        err_set(e, "%s.DestAddr: not a map", w);
+        goto out;
+    }
+    if (ml_mp_get_bytes(d, "IP", ip, ML_ADDR_MAX, ip_len, w, e) < 0 ||
+        ml_mp_get_int(d, "Port", &pv, w, e) < 0)
+        goto out;
+    if ((*ip_len != 4 && *ip_len != 16) || pv <= 0 || pv > 65535) {
+        err_set(e, "%s.DestAddr: bad address", w);
+        goto out;
+    }
+    *port = (uint16_t)pv;
+    *msg = b + used;
+    *mlen = len - used;
+    if (*mlen == 0) {
+        err_set(e, "%s: no message", w);
+        goto out;
+    }
+    rc = 0;
+out:
+    ml_mp_done(&u);
+    return rc;
+}
+
+int serf_conflict_encode(const struct serf_member_rec *m, uint8_t *out, size_t cap, size_t *len,
+                         struct weft_err *e)
+{
+    struct ml_mp_out o;
+    ml_mp_out_init(&o, out, cap);
+    sm_type(&o, SERF_CONFLICT_RESPONSE);
+    if (!m) {
+        ml_mp_out_nil(&o);
+        return ml_mp_out_finish(&o, len, "serf conflict encode", e);
+    }
+    ml_mp_out_map(&o, 11);
+    ml_mp_out_key(&o, "Addr");
+    ml_mp_out_bytes(&o, m->addr, m->addr_len);
+    ml_mp_out_key(&o, "DelegateCur");
+    ml_mp_out_uint(&o, m->vsn[5]);
+    ml_mp_out_key(&o, "DelegateMax");
+    ml_mp_out_uint(&o, m->vsn[4]);
+    ml_mp_out_key(&o, "DelegateMin");
+    ml_mp_out_uint(&o, m->vsn[3]);
+    ml_mp_out_key(&o, "Name");
+    ml_mp_out_str(&o, m->name, strlen(m->name));
+    ml_mp_out_key(&o, "Port");
+    ml_mp_out_uint(&o, m->port);
+    ml_mp_out_key(&o, "ProtocolCur");
+    ml_mp_out_uint(&o, m->vsn[2]);
+    ml_mp_out_key(&o, "ProtocolMax");
+    ml_mp_out_uint(&o, m->vsn[1]);
+    ml_mp_out_key(&o, "ProtocolMin");
+    ml_mp_out_uint(&o, m->vsn[0]);
+    ml_mp_out_key(&o, "Status");
+    ml_mp_out_int(&o, m->status);
+    ml_mp_out_key(&o, "Tags");
+    ml_mp_out_map(&o, m->ntags);
+    for (size_t i = 0; i < m->ntags; i++) {
+        ml_mp_out_str(&o, m->tags[i].key, strlen(m->tags[i].key));
+        ml_mp_out_str(&o, m->tags[i].value, strlen(m->tags[i].value));
+    }
+    return ml_mp_out_finish(&o, len, "serf conflict encode", e);
 }

@@ -150,6 +150,83 @@ int serf_query_response_encode(const struct serf_query_response *m, uint8_t *out
 int serf_push_pull_decode(const uint8_t *b, size_t len, struct serf_push_pull *m,
                           struct serf_status *st, size_t max, struct weft_err *e);
 
+/*
+ * The whole push/pull user state (messagePushPull), for merging and for
+ * sending ours. serf_push_pull_walk decodes as serf_push_pull_decode and
+ * also hands each LeftMembers name and each event (Events[i].Events[j]
+ * with Events[i].LTime) to the visitor (either callback may be NULL);
+ * strings and payloads are valid during the call.
+ */
+struct serf_pp_visitor {
+    void *arg;
+    void (*left)(void *arg, const char *node);
+    void (*event)(void *arg, uint64_t ltime, const char *name, const uint8_t *payload, size_t len);
+};
+int serf_push_pull_walk(const uint8_t *b, size_t len, struct serf_push_pull *m,
+                        struct serf_status *st, size_t max, const struct serf_pp_visitor *v,
+                        struct weft_err *e);
+
+/* One slot of Serf's event buffer in a push/pull: n == 0 is a nil slot. */
+struct serf_pp_event {
+    const char *name;
+    const uint8_t *payload;
+    size_t len;
+};
+struct serf_pp_slot {
+    uint64_t ltime;
+    const struct serf_pp_event *ev;
+    size_t n;
+};
+/**
+ * Encode [2][messagePushPull] as serf does: StatusLTimes in the given
+ * order (a Go map: any order is valid), LeftMembers an array (never nil),
+ * Events an array of n_slots entries (nil for empty slots).
+ */
+int serf_push_pull_encode(const struct serf_push_pull *m, const struct serf_status *st,
+                          size_t n_status, const char *const *left, size_t n_left,
+                          const struct serf_pp_slot *slots, size_t n_slots, uint8_t *out,
+                          size_t cap, size_t *len, struct weft_err *e);
+
+/* Query filters: [0][[]string node names] and [1][{Expr, Tag}]. */
+enum serf_filter_type { SERF_FILTER_NODE = 0, SERF_FILTER_TAG = 1 };
+/** Node filter body (after the type byte): is `name` in the list? */
+int serf_filter_nodes_has(const uint8_t *b, size_t len, const char *name, bool *found,
+                          struct weft_err *e);
+/** Tag filter body -> tag and expression strings. */
+int serf_filter_tag_decode(const uint8_t *b, size_t len, char *tag, size_t tcap, char *expr,
+                           size_t ecap, struct weft_err *e);
+/** [0][names] into out. */
+int serf_filter_nodes_encode(const char *const *names, size_t n, uint8_t *out, size_t cap,
+                             size_t *len, struct weft_err *e);
+/** [1][{Expr, Tag}] into out. */
+int serf_filter_tag_encode(const char *tag, const char *expr, uint8_t *out, size_t cap, size_t *len,
+                           struct weft_err *e);
+
+/*
+ * The relay message (9): [9][relayHeader{DestAddr: net.UDPAddr{IP, Port,
+ * Zone}}][the message to forward, with its serf type byte].
+ */
+int serf_relay_encode(const uint8_t *ip, size_t ip_len, uint16_t port, const uint8_t *msg,
+                      size_t mlen, uint8_t *out, size_t cap, size_t *len, struct weft_err *e);
+/** Relay body (after the 9) -> destination and the inner message (into b). */
+int serf_relay_decode(const uint8_t *b, size_t len, uint8_t *ip, size_t *ip_len, uint16_t *port,
+                      const uint8_t **msg, size_t *mlen, struct weft_err *e);
+
+/* A member record as _serf_conflict answers it (serf.Member). */
+struct serf_member_rec {
+    const char *name;
+    const uint8_t *addr;
+    size_t addr_len;
+    uint16_t port;
+    const struct serf_tag *tags;
+    size_t ntags;
+    int status; /* serf MemberStatus: 1 alive, 2 leaving, 3 left, 4 failed */
+    uint8_t vsn[ML_VSN_LEN];
+};
+/** [6][Member] or [6][nil] when m is NULL (serf: the node is unknown). */
+int serf_conflict_encode(const struct serf_member_rec *m, uint8_t *out, size_t cap, size_t *len,
+                         struct weft_err *e);
+
 /**
  * Decode node meta as Serf tags: 0xFF then a map of strings. Meta without
  * the magic byte is Serf protocol < 3's single "role" value: one tag
