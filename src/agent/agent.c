@@ -122,9 +122,9 @@ static void agent_reload(struct weft *w)
     config_free(w->cfg);
     w->cfg = fresh;
     agent_apply_log(w->cfg);
-    if (strstr(sbuf_str(&changed), "gossip.tags"))
-        agent_gossip_reload(w);
     agent_identity_reload(w); /* [identity] bundle: its path or its content */
+    /* Tags: [gossip] tags and the id tag of a new identity (no-op if unchanged). */
+    agent_gossip_reload(w);
     w->reloads++;
     w->last_reload_error[0] = '\0';
     log_info(LOG_AGENT, "reloaded: %d key%s changed%s%s", n, n == 1 ? "" : "s",

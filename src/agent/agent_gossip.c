@@ -1,7 +1,10 @@
 /*
  * agent_gossip: the agent's side of [gossip]. Builds the transport's config
- * from weft.ini (addresses, profile, key file, tags with weft's own
- * role=weft and version), starts it, joins the configured seeds, and serves
+ * from weft.ini (addresses, the effective timing: the profile with the
+ * [gossip] timing keys on top, key file, tags with weft's own: role=weft,
+ * version, ctl=<[control] listen port> when the control listener is on,
+ * id=<the node's SPIFFE ID> when it has an identity), starts it, joins
+ * the configured seeds, and serves
  *   GET  /v1/members            the member table (name, addr, port, status,
  *                               tags, protocol versions)
  *   POST /v1/join?addrs=A,B     join through those members
@@ -25,6 +28,8 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "gossip/gossip_net.h"
+#include "gossip/gossip_timing.h"
+#include "pki/identity.h"
 #include "store/store.h"
 #include "weft_version.h"
 
@@ -128,14 +133,31 @@ static int load_keys(const char *path, struct keyring *kr, struct weft_err *e)
     return rc;
 }
 
-static int build_tags(const char *s, struct serf_tag *tags, size_t max, size_t *n,
+/* weft's own tags (docs/gossip.md "Tags"), then [gossip] tags. The
+ * identity starts before gossip (agent.c) and SIGHUP reloads it before the
+ * tags, so id is the current one. */
+static int build_tags(const struct weft *w, struct serf_tag *tags, size_t max, size_t *n,
                       struct weft_err *e)
 {
+    const char *s = w->cfg->gossip.tags;
+    const char *ctl = w->cfg->control.listen ? strrchr(w->cfg->control.listen, ':') : NULL;
     snprintf(tags[0].key, sizeof(tags[0].key), "role");
     snprintf(tags[0].value, sizeof(tags[0].value), "weft");
     snprintf(tags[1].key, sizeof(tags[1].key), "version");
     snprintf(tags[1].value, sizeof(tags[1].value), "%s", WEFT_VERSION);
     *n = 2;
+    if (ctl && ctl[1]) {
+        snprintf(tags[*n].key, sizeof(tags[*n].key), "ctl");
+        snprintf(tags[*n].value, sizeof(tags[*n].value), "%s", ctl + 1);
+        (*n)++;
+    }
+    if (w->ident && w->ident->nidents > 0) {
+        if (strlen(w->ident->idents[0].spiffe_id) > SERF_TAG_VAL_MAX)
+            return err_set(e, "gossip: the node's SPIFFE ID is too long for a tag");
+        snprintf(tags[*n].key, sizeof(tags[*n].key), "id");
+        snprintf(tags[*n].value, sizeof(tags[*n].value), "%s", w->ident->idents[0].spiffe_id);
+        (*n)++;
+    }
     while (s && *s) {
         const char *c = strchr(s, ',');
         size_t l = c ? (size_t)(c - s) : strlen(s);
@@ -152,15 +174,35 @@ static int build_tags(const char *s, struct serf_tag *tags, size_t max, size_t *
     return 0;
 }
 
+/* Our own meta as the core holds it: *len bytes, or NULL. */
+static const uint8_t *self_meta(const struct swim *s, size_t *len)
+{
+    for (size_t i = 0; i < swim_member_count(s); i++) {
+        const struct swim_member *m = swim_member_at(s, i);
+        if (strcmp(swim_member_name(m), swim_name(s)) == 0)
+            return swim_member_meta(m, len);
+    }
+    return NULL;
+}
+
 void agent_gossip_reload(struct weft *w)
 {
     struct serf_tag tags[SERF_TAGS_MAX];
-    size_t n = 0;
+    uint8_t meta[ML_META_MAX];
+    size_t n = 0, mlen = 0, cur_len = 0;
     struct weft_err e = {{0}};
     if (!w->gossip)
         return;
-    if (build_tags(w->cfg->gossip.tags, tags, SERF_TAGS_MAX, &n, &e) != 0 ||
-        gossip_net_set_tags(w->gossip, tags, n, &e) != 0) {
+    if (build_tags(w, tags, SERF_TAGS_MAX, &n, &e) != 0) {
+        log_warn(LOG_AGENT, "gossip: tags not changed: %s", e.msg);
+        return;
+    }
+    /* Unchanged tags (the usual SIGHUP): no new incarnation to gossip. */
+    const uint8_t *cur = self_meta(gossip_net_swim(w->gossip), &cur_len);
+    if (serf_tags_encode(tags, n, meta, sizeof(meta), &mlen, &e) == 0 && cur && cur_len == mlen &&
+        memcmp(cur, meta, mlen) == 0)
+        return;
+    if (gossip_net_set_tags(w->gossip, tags, n, &e) != 0) {
         log_warn(LOG_AGENT, "gossip: tags not changed: %s", e.msg);
         return;
     }
@@ -350,6 +392,13 @@ int agent_gossip_start(struct weft *w, struct weft_err *e)
     c.arg = w;
     c.name = w->cfg->node.name;
     c.profile = (enum swim_profile)gc->profile;
+    struct swim_config timing;
+    const char *tkey = NULL;
+    if (gossip_timing_check(gc, &timing, &tkey, e) != 0) {
+        err_prefix(e, "gossip: [gossip] %s", tkey);
+        goto out;
+    }
+    c.timing = &timing;
     c.reconnect_interval_ms = gc->reconnect_interval_ms;
     c.reconnect_timeout_ms = gc->reconnect_timeout_ms;
     if (gossip_addr_parse(gc->bind, &c.bind, e) != 0)
@@ -368,7 +417,7 @@ int agent_gossip_start(struct weft *w, struct weft_err *e)
             goto out;
         c.kr = &kr;
     }
-    if (build_tags(gc->tags, tags, SERF_TAGS_MAX, &c.ntags, e) != 0)
+    if (build_tags(w, tags, SERF_TAGS_MAX, &c.ntags, e) != 0)
         goto out;
     c.tags = tags;
     int n = parse_addr_list(gc->join, seeds, GOSSIP_SEEDS_MAX, e);
@@ -411,6 +460,21 @@ int agent_gossip_start(struct weft *w, struct weft_err *e)
 out:
     keyring_deinit(&kr);
     return rc;
+}
+
+void agent_gossip_timing_json(const struct weft *w, struct json_w *j)
+{
+    struct swim_config c;
+    gossip_timing_effective(&w->cfg->gossip, &c);
+    json_key(j, "timing");
+    json_obj_begin(j);
+    json_kv_str(j, "profile", swim_profile_name((enum swim_profile)w->cfg->gossip.profile));
+    for (size_t i = 0; i < gossip_timing_nkeys; i++) {
+        char k[48];
+        snprintf(k, sizeof(k), "%s%s", gossip_timing_keys[i], gossip_timing_is_dur(i) ? "_ms" : "");
+        json_kv_int(j, k, gossip_timing_value(&c, i));
+    }
+    json_obj_end(j);
 }
 
 /* The gossip endpoints of an agent without [gossip] enabled = true. */

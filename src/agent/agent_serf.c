@@ -354,6 +354,7 @@ static int api_gossip(void *ud, const struct admin_req *req, struct sbuf *out, s
     json_w_init(&j, out);
     json_obj_begin(&j);
     json_kv_str(&j, "node", swim_name(gossip_net_swim(w->gossip)));
+    agent_gossip_timing_json(w, &j);
     json_key(&j, "swim");
     json_obj_begin(&j);
     json_kv_uint(&j, "probes", c->probes);

@@ -72,8 +72,10 @@ struct serf_clocks;
 /** Serf's clocks from the store (zero when never saved), and the saver (gossip_net's on_clocks). */
 void agent_serf_clocks_load(struct weft *w, struct serf_clocks *c);
 void agent_serf_clocks_save(void *arg, const struct serf_clocks *c);
-/** SIGHUP: apply a changed [gossip] tags live (Serf SetTags). */
+/** SIGHUP: apply changed tags live (Serf SetTags): [gossip] tags, the id of a new identity. */
 void agent_gossip_reload(struct weft *w);
+/** The effective [gossip] timing as a "timing" object (GET /v1/gossip). */
+void agent_gossip_timing_json(const struct weft *w, struct json_w *j);
 /** Write the pending member snapshot and free its timer; safe when never started. */
 void agent_gossip_stop(struct weft *w);
 /** The graceful leave is done: stop the agent (exit 0). */

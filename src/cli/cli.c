@@ -2,7 +2,9 @@
 
 #include "agent/agent.h"
 #include "cli/client.h"
+#include "config/config.h"
 #include "core/jsonv.h"
+#include "gossip/gossip_timing.h"
 
 #include <getopt.h>
 
@@ -60,6 +62,9 @@ int cli_usage(const struct cli_cmd *cmd, int to_stderr)
 
 int cli_main(int argc, char **argv)
 {
+    /* Every config load (agent, config check, show) checks the effective
+     * [gossip] timing: the profile with the file's overrides. */
+    config_set_check(gossip_timing_config_check);
     if (argc < 2) {
         cli_print_overview(stderr);
         return WEFT_EXIT_USAGE;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "config/config_types.h"
+#include "core/err.h"
 #include "core/sbuf.h"
 
 /* Collected errors, each one line "FILE:LINE: section.key: message". */
@@ -38,6 +39,18 @@ struct weft_config *config_load_file(const char *path, struct config_errs *errs)
 /** Parse INI text; `name` stands for the file name in errors. Same contract. */
 struct weft_config *config_parse_string(const char *name, const char *text,
                                         struct config_errs *errs);
+/*
+ * A check of a whole loaded config for rules owned by a layer above config
+ * (the effective [gossip] timing: gossip/gossip_timing.c). Returns 0, or -1
+ * with the message in e and *section, *key naming the key to blame, which
+ * the load reports as "FILE:LINE: section.key: message". Runs only on a
+ * config without other errors.
+ */
+typedef int (*config_check_all_fn)(const struct weft_config *cfg, const char **section,
+                                   const char **key, struct weft_err *e);
+/** Install the check (once, at start, before any load; NULL removes it). */
+void config_set_check(config_check_all_fn fn);
+
 /** The embedded default (no file): every key at its default. */
 struct weft_config *config_load_default(struct config_errs *errs);
 /** Free a config; accepts NULL. */

@@ -30,6 +30,10 @@ struct config_admin {
     bool debug;           /* /v1/debug/... endpoints (tests); default: false */
 };
 
+/* An optional DURATION or INT key left empty (value.c): "use the computed
+ * value" (for [gossip] timing, the profile's). */
+#define CONFIG_UNSET (-1)
+
 /* [gossip]: membership with memberlist/Serf peers (off unless enabled). */
 struct config_gossip {
     bool enabled;    /* default: false (no gossip at all) */
@@ -42,6 +46,11 @@ struct config_gossip {
     bool rejoin;     /* rejoin the members stored at the last run; default true */
     int64_t reconnect_interval_ms; /* Serf's reconnect loop period; default 30s */
     int64_t reconnect_timeout_ms;  /* failed members are forgotten after; default 24h */
+    /* Timing overrides (memberlist's Config names); CONFIG_UNSET = the profile's. */
+    int64_t probe_interval_ms, probe_timeout_ms, gossip_interval_ms, gossip_to_dead_ms,
+        push_pull_interval_ms;
+    int32_t gossip_nodes, indirect_checks, retransmit_mult, suspicion_mult, suspicion_max_mult,
+        awareness_max;
 };
 
 /* [identity]: where the node's certificates come from (docs/identity.md). */

@@ -178,9 +178,12 @@ static size_t mp_str_size(size_t n)
 int config_check_gossip_tags(const void *field, struct weft_err *e)
 {
     const char *s = *(char *const *)field;
-    /* 0xFF, map header, and weft's own role=weft, version=<up to 32 bytes>. */
-    size_t total = 1 + 3 + mp_str_size(4) + mp_str_size(4) + mp_str_size(7) + mp_str_size(32);
-    size_t count = 2;
+    /* 0xFF, map header, and weft's own role=weft, version=<up to 32 bytes>,
+     * ctl=<port>. The id tag's length (the SPIFFE ID) is only known at
+     * start, where the encoder checks the whole (gossip_net_new). */
+    size_t total = 1 + 3 + mp_str_size(4) + mp_str_size(4) + mp_str_size(7) + mp_str_size(32) +
+                   mp_str_size(3) + mp_str_size(5);
+    size_t count = 4;
     while (s && *s) {
         const char *c = strchr(s, ',');
         size_t n = c ? (size_t)(c - s) : strlen(s);
@@ -188,8 +191,11 @@ int config_check_gossip_tags(const void *field, struct weft_err *e)
         if (!eq || eq == s)
             return err_set(e, "'%.*s' is not key=value", (int)n, s);
         size_t kl = (size_t)(eq - s), vl = n - kl - 1;
-        if ((kl == 4 && memcmp(s, "role", 4) == 0) || (kl == 7 && memcmp(s, "version", 7) == 0))
-            return err_set(e, "tag '%.*s' is weft's own", (int)kl, s);
+        /* weft's own tags (docs/gossip.md "Tags"). */
+        static const char *const reserved[] = {"role", "version", "ctl", "id"};
+        for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++)
+            if (kl == strlen(reserved[r]) && memcmp(s, reserved[r], kl) == 0)
+                return err_set(e, "tag '%.*s' is weft's own", (int)kl, s);
         if (kl > 64 || vl > 256)
             return err_set(e, "tag '%.*s' too long (key 64, value 256 bytes)", (int)kl, s);
         total += mp_str_size(kl) + mp_str_size(vl);
@@ -274,8 +280,33 @@ static void resolve_admin_socket(struct config_parse *p)
     }
 }
 
+static config_check_all_fn check_all; /* config_set_check(); NULL = none */
+
+void config_set_check(config_check_all_fn fn)
+{
+    check_all = fn;
+}
+
+/* The check of a layer above (config_set_check), on a config without errors. */
+static void resolve_check_all(struct config_parse *p)
+{
+    const char *section = NULL, *key = NULL;
+    struct weft_err e;
+    if (!check_all || p->nerr > 0)
+        return;
+    err_clear(&e);
+    if (check_all(p->cfg, &section, &key, &e) == 0)
+        return;
+    const struct config_key *k = section && key ? config_schema_key(section, key) : NULL;
+    if (k)
+        config_error_key(p, p->key_line[config_schema_index(k)], k, "%s", e.msg);
+    else
+        config_error_section(p, 0, section ? section : "?", "%s", e.msg);
+}
+
 void config_resolve(struct config_parse *p)
 {
     resolve_node_name(p);
     resolve_admin_socket(p);
+    resolve_check_all(p);
 }

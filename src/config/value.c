@@ -299,6 +299,16 @@ int config_value_parse(const struct config_key *k, const char *text, void *field
     union config_value v;
     int rc = -1;
     memset(&v, 0, sizeof(v));
+    if (!*text && (k->type == CONFIG_T_DURATION || k->type == CONFIG_T_INT) &&
+        (k->flags & CONFIG_KEY_OPTIONAL)) {
+        /* Unset: CONFIG_UNSET in the field's width (config_types.h). */
+        if (k->size == sizeof(int32_t))
+            v.i32 = CONFIG_UNSET;
+        else
+            v.i64 = CONFIG_UNSET;
+        memcpy(field, &v, k->size);
+        return 0;
+    }
     switch (k->type) {
     case CONFIG_T_STRING:
     case CONFIG_T_PATH:
@@ -359,6 +369,10 @@ void config_value_format(const struct config_key *k, const void *field, struct s
     char buf[64];
     memset(&v, 0, sizeof(v));
     memcpy(&v, field, k->size);
+    if ((k->flags & CONFIG_KEY_OPTIONAL) &&
+        ((k->type == CONFIG_T_DURATION && v.i64 == CONFIG_UNSET) ||
+         (k->type == CONFIG_T_INT && (k->size == sizeof(int32_t) ? v.i32 : v.i64) == CONFIG_UNSET)))
+        return; /* unset: written back as empty */
     switch (k->type) {
     case CONFIG_T_STRING:
     case CONFIG_T_PATH:

@@ -25,6 +25,7 @@
 
 #include "config/config.h"
 #include "config/schema.h"
+#include "gossip/gossip_timing.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -231,6 +232,72 @@ static void test_every_key_set(void **state)
     assert_string_equal(cfg->admin.listen, "127.0.0.1:9901");
     assert_int_equal(cfg->admin.socket_mode, 0600);
     assert_true(cfg->admin.debug);
+    config_free(cfg);
+}
+
+/* ---- [gossip] timing overrides ------------------------------------------ */
+
+static void round_trip(const struct weft_config *cfg);
+
+static void test_gossip_timing(void **state)
+{
+    (void)state;
+    struct swim_config sc, lan;
+    const char *key = NULL;
+    struct weft_err e;
+    swim_config_profile(&lan, SWIM_PROFILE_LAN);
+
+    /* Defaults: unset, so the profile's values are in effect. */
+    struct weft_config *cfg = parse_ok("");
+    assert_int_equal(cfg->gossip.probe_interval_ms, CONFIG_UNSET);
+    assert_int_equal(cfg->gossip.awareness_max, CONFIG_UNSET);
+    gossip_timing_effective(&cfg->gossip, &sc);
+    assert_int_equal(sc.probe_interval_ms, lan.probe_interval_ms);
+    assert_int_equal(sc.suspicion_mult, lan.suspicion_mult);
+    assert_value(cfg, "gossip", "probe_timeout", "");
+    config_free(cfg);
+
+    /* Overrides on top of a profile, durations with units; empty = unset. */
+    cfg = parse_ok("[gossip]\nprofile = wan\nprobe_interval = 2s\nprobe_timeout = 1500ms\n"
+                   "gossip_nodes = 5\npush_pull_interval = 0\nsuspicion_mult = 3\n"
+                   "gossip_to_dead =\n");
+    assert_int_equal(cfg->gossip.probe_interval_ms, 2000);
+    assert_int_equal(cfg->gossip.gossip_nodes, 5);
+    assert_int_equal(cfg->gossip.gossip_to_dead_ms, CONFIG_UNSET);
+    assert_value(cfg, "gossip", "probe_timeout", "1s500ms");
+    assert_int_equal(gossip_timing_check(&cfg->gossip, &sc, &key, &e), 0);
+    assert_int_equal(sc.probe_interval_ms, 2000);
+    assert_int_equal(sc.probe_timeout_ms, 1500);
+    assert_int_equal(sc.gossip_nodes, 5);
+    assert_int_equal(sc.push_pull_interval_ms, 0);
+    assert_int_equal(sc.suspicion_mult, 3);
+    assert_int_equal(sc.gossip_interval_ms, 500);  /* wan's */
+    assert_int_equal(sc.gossip_to_dead_ms, 60000); /* wan's */
+    round_trip(cfg);
+    config_free(cfg);
+
+    /* Ranges of the single keys. */
+    expect_error("[gossip]\ngossip_nodes = 0\n",
+                 "t.ini:2: gossip.gossip_nodes: '0' is out of range (1..64)");
+    expect_error("[gossip]\nprobe_interval = 5ms\n",
+                 "t.ini:2: gossip.probe_interval: '5ms' is out of range (10ms..1m)");
+    expect_error("[gossip]\nretransmit_mult = x\n",
+                 "t.ini:2: gossip.retransmit_mult: 'x' is not an integer");
+
+    /* The effective set: a timeout at or above the profile's interval is
+     * refused, blaming the override that breaks it, at its line. */
+    expect_error("[gossip]\nprofile = lan\n\nprobe_timeout = 2s\n",
+                 "t.ini:4: gossip.probe_timeout: with profile lan: swim: probe timeout 2000 ms "
+                 "must be in (0, probe interval 1000 ms)");
+    expect_error("[gossip]\nprofile = wan\nprobe_interval = 2s\n",
+                 "t.ini:3: gossip.probe_interval: with profile wan: swim: probe timeout 3000 ms "
+                 "must be in (0, probe interval 2000 ms)");
+    /* Both set, neither alone at fault: the first one set is named. */
+    expect_error("[gossip]\nprobe_interval = 300ms\nprobe_timeout = 400ms\n",
+                 "t.ini:2: gossip.probe_interval: with profile lan: swim: probe timeout 400 ms "
+                 "must be in (0, probe interval 300 ms)");
+    /* Raising both together is fine. */
+    cfg = parse_ok("[gossip]\nprobe_interval = 300ms\nprobe_timeout = 100ms\n");
     config_free(cfg);
 }
 
@@ -606,6 +673,8 @@ static void test_unknown_section_and_key(void **state)
     expect_error("[gossip]\nenabled = true\njoin = x\n",
                  "t.ini:3: gossip.join: 'x' has no port (expected host:port)");
     expect_error("[gossip]\ntags = role=edge\n", "t.ini:2: gossip.tags: tag 'role' is weft's own");
+    expect_error("[gossip]\ntags = a=b,ctl=1\n", "t.ini:2: gossip.tags: tag 'ctl' is weft's own");
+    expect_error("[gossip]\ntags = id=x\n", "t.ini:2: gossip.tags: tag 'id' is weft's own");
     expect_error("[node]\n; comment\nnmae = gw\n", "t.ini:3: node.nmae: unknown key");
     expect_error("[node]\nlevel = info\n",
                  "t.ini:2: node.level: unknown key (there is one in [log])");
@@ -952,6 +1021,17 @@ static void test_show(void **state)
                                         "rejoin = true\n"
                                         "reconnect_interval = 30s\n"
                                         "reconnect_timeout = 1d\n"
+                                        "probe_interval =\n"
+                                        "probe_timeout =\n"
+                                        "gossip_interval =\n"
+                                        "gossip_nodes =\n"
+                                        "gossip_to_dead =\n"
+                                        "push_pull_interval =\n"
+                                        "indirect_checks =\n"
+                                        "retransmit_mult =\n"
+                                        "suspicion_mult =\n"
+                                        "suspicion_max_mult =\n"
+                                        "awareness_max =\n"
                                         "\n"
                                         "[identity]\n"
                                         "bundle =\n"
@@ -1197,10 +1277,13 @@ static void test_reference_docs(void **state)
 
 int main(void)
 {
+    /* As cli_main does: the effective [gossip] timing is checked at load. */
+    config_set_check(gossip_timing_config_check);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schema_is_consistent),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_every_key_set),
+        cmocka_unit_test(test_gossip_timing),
         cmocka_unit_test(test_values_good),
         cmocka_unit_test(test_values_bad),
         cmocka_unit_test(test_type_duration),
