@@ -107,6 +107,22 @@ count_ge() { [ "$(grep -c -- "$2" "$1" 2>/dev/null || true)" -ge "$3" ]; }
 # lines_ge FILE N: FILE has at least N lines (for wait_for).
 lines_ge() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 
+# free_port [HOST]: a port free for both TCP and UDP on HOST (default
+# 127.0.0.1; an IPv6 address works too): gossip binds both.
+free_port() {
+    python3 -c 'import socket, sys
+host = sys.argv[1]
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+for _ in range(1000):
+    t = socket.socket(fam); t.bind((host, 0)); p = t.getsockname()[1]
+    u = socket.socket(fam, socket.SOCK_DGRAM)
+    try:
+        u.bind((host, p)); print(p); break
+    except OSError: pass
+else:
+    sys.exit("free_port: no port free for both TCP and UDP after 1000 tries")' "${1:-127.0.0.1}"
+}
+
 # --- network namespaces (root only; see gossip_netns.sh) ---
 NETNS_LIST=()
 # netns_usable: we are root and `ip netns` can create and delete a namespace.

@@ -18,18 +18,6 @@ if ! command -v serf >/dev/null 2>&1; then
     exit 0
 fi
 
-# free_port FAMILY HOST: a port free for both TCP and UDP on HOST.
-free_port() {
-    python3 -c 'import socket,sys
-fam=socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-while True:
-    t=socket.socket(fam); t.bind((sys.argv[1],0)); p=t.getsockname()[1]
-    u=socket.socket(fam,socket.SOCK_DGRAM)
-    try:
-        u.bind((sys.argv[1],p)); print(p); break
-    except OSError: pass' "$1"
-}
-
 # serf_sees RPC NAME ADDR STATUS: `serf members` lists NAME at ADDR with STATUS.
 serf_sees() {
     serf members -rpc-addr="127.0.0.1:$1" 2>/dev/null |

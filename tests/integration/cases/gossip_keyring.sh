@@ -17,16 +17,6 @@ if ! command -v serf >/dev/null 2>&1; then
     exit 0
 fi
 
-free_port() {
-    python3 -c 'import socket
-while True:
-    t=socket.socket(); t.bind(("127.0.0.1",0)); p=t.getsockname()[1]
-    u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1",p)); print(p); break
-    except OSError: pass'
-}
-
 # serf_sees RPC NAME STATUS: `serf members` lists NAME with STATUS.
 serf_sees() {
     serf members -rpc-addr="127.0.0.1:$1" 2>/dev/null |
