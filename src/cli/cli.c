@@ -93,34 +93,43 @@ int cli_main(int argc, char **argv)
     return WEFT_EXIT_USAGE;
 }
 
-int cli_get_command(const struct cli_cmd *cmd, int argc, char **argv, const char *path,
-                    cli_print_fn print)
+int cli_agent_args_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_agent_args *a)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
                                          {"admin", required_argument, NULL, 'a'},
                                          {"config", required_argument, NULL, 'c'},
                                          {NULL, 0, NULL, 0}};
-    const char *admin = NULL, *config = NULL;
-    int json = 0, c;
+    int c;
+    memset(a, 0, sizeof(*a));
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
         if (c == 'j')
-            json = 1;
+            a->json = 1;
         else if (c == 'a')
-            admin = optarg;
+            a->admin = optarg;
         else if (c == 'c')
-            config = optarg;
+            a->config = optarg;
         else
             return cli_usage(cmd, 1);
     }
+    return -1;
+}
+
+int cli_get_command(const struct cli_cmd *cmd, int argc, char **argv, const char *path,
+                    cli_print_fn print)
+{
+    struct cli_agent_args a;
+    int rc = cli_agent_args_parse(cmd, argc, argv, &a);
+    if (rc >= 0)
+        return rc;
     if (optind != argc)
         return cli_usage(cmd, 1);
     struct sbuf resp;
     struct jsonv *v;
     sbuf_init(&resp);
-    int rc = client_call(admin, config, "GET", path, NULL, &resp, &v);
+    rc = client_call(a.admin, a.config, "GET", path, NULL, &resp, &v);
     if (rc == WEFT_EXIT_OK) {
-        if (json)
+        if (a.json)
             fputs(sbuf_str(&resp), stdout);
         else
             print(v);

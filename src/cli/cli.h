@@ -22,6 +22,19 @@ struct jsonv;
 /* Prints a reply of the admin API for people. */
 typedef void (*cli_print_fn)(const struct jsonv *reply);
 
+/* The options every client command takes: [--json] [--admin ADDR] [-c FILE]. */
+struct cli_agent_args {
+    const char *admin;  /* NULL: $WEFT_ADMIN, the config's, the default */
+    const char *config; /* -c FILE, or NULL */
+    int json;
+};
+/**
+ * Parse them (getopt from argv[1]); operands start at optind afterwards.
+ * Returns -1 when the options are fine, else the usage exit code to return.
+ */
+int cli_agent_args_parse(const struct cli_cmd *cmd, int argc, char **argv,
+                         struct cli_agent_args *a);
+
 /**
  * The shape of every read-only client command:
  *   weft CMD [--json] [--admin ADDR] [-c FILE]

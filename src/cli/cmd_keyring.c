@@ -94,23 +94,10 @@ static int keyring_print(const struct jsonv *v, size_t wi)
 
 int cmd_keyring(int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                         {"admin", required_argument, NULL, 'a'},
-                                         {"config", required_argument, NULL, 'c'},
-                                         {NULL, 0, NULL, 0}};
-    const char *admin = NULL, *config = NULL;
-    int json = 0, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-        if (c == 'j')
-            json = 1;
-        else if (c == 'a')
-            admin = optarg;
-        else if (c == 'c')
-            config = optarg;
-        else
-            return cli_usage(&cli_cmd_keyring, 1);
-    }
+    struct cli_agent_args a;
+    int prc = cli_agent_args_parse(&cli_cmd_keyring, argc, argv, &a);
+    if (prc >= 0)
+        return prc;
     if (optind >= argc)
         return cli_usage(&cli_cmd_keyring, 1);
     const char *op = argv[optind];
@@ -139,12 +126,12 @@ int cmd_keyring(int argc, char **argv)
     if (wi != 0)
         json_kv_str(&j, "key", argv[optind + 1]);
     json_obj_end(&j);
-    if (!json)
+    if (!a.json)
         printf("==> %s\n", keyring_words[wi].start);
     fflush(stdout);
-    int rc = client_call(admin, config, "POST", "/v1/keyring", sbuf_str(&body), &resp, &v);
+    int rc = client_call(a.admin, a.config, "POST", "/v1/keyring", sbuf_str(&body), &resp, &v);
     if (rc == WEFT_EXIT_OK) {
-        if (json) {
+        if (a.json) {
             fputs(sbuf_str(&resp), stdout);
             rc = jsonv_bool(jsonv_get(v, "ok"), false) ? WEFT_EXIT_OK : WEFT_EXIT_FAIL;
         } else {
