@@ -9,6 +9,8 @@
  */
 #include "pki/ca.h"
 
+#include "pki/ca_rotate.h"
+
 #include "core/clock.h"
 #include "pki/x509.h"
 #include "tls/tls.h"
@@ -85,8 +87,8 @@ static int crt_trust_domain(const mbedtls_x509_crt *crt, char *out, size_t cap, 
 }
 
 /* Build the self-signed root for td into crt_pem, signed by key. */
-static int root_write(mbedtls_pk_context *key, const char *td, int days, struct sbuf *crt_pem,
-                      struct weft_err *e)
+static int root_write(mbedtls_pk_context *key, const char *td, int days, const char *ou,
+                      struct sbuf *crt_pem, struct weft_err *e)
 {
     char subject[CA_SUBJECT_MAX], uri[SPIFFE_ID_MAX + 1], eb[160];
     unsigned char pem[PKI_PEM_MAX];
@@ -95,7 +97,10 @@ static int root_write(mbedtls_pk_context *key, const char *td, int days, struct 
 
     if (spiffe_td_id_format(td, uri, sizeof(uri), e) != 0)
         return -1;
-    snprintf(subject, sizeof(subject), "CN=weft root CA %s", td);
+    if (ou)
+        snprintf(subject, sizeof(subject), "CN=weft root CA %s,OU=%s", td, ou);
+    else
+        snprintf(subject, sizeof(subject), "CN=weft root CA %s", td);
     mbedtls_x509write_crt_init(&crt);
     mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
     mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
@@ -130,32 +135,23 @@ out:
     return rc;
 }
 
-int pki_ca_init(const char *dir, const char *td, int days, struct weft_err *e)
+/*
+ * Make a root key and certificate for td into kpath and cpath (both must be
+ * absent; O_EXCL). ou: an extra subject attribute (rotated roots carry their
+ * creation time there, so two roots of one trust domain never share a
+ * subject), or NULL. On failure nothing is left behind.
+ */
+static int ca_create(const char *kpath, const char *cpath, const char *td, int days, const char *ou,
+                     struct weft_err *e)
 {
-    char kpath[4096], cpath[4096];
-    struct stat st;
     mbedtls_pk_context key;
     struct sbuf kpem, cpem;
     int rc = -1;
 
-    if (spiffe_trust_domain_check(td, e) != 0)
-        return -1;
-    if (days < 1 || days > PKI_CA_DAYS_MAX)
-        return err_set(e, "--days %d: want 1 to %d", days, PKI_CA_DAYS_MAX);
-    if (path_join(kpath, sizeof(kpath), dir, PKI_CA_KEY_FILE, e) != 0 ||
-        path_join(cpath, sizeof(cpath), dir, PKI_CA_CRT_FILE, e) != 0)
-        return -1;
-    /* Checked before the (slow) key generation; O_EXCL below closes the race. */
-    if (lstat(kpath, &st) == 0 || lstat(cpath, &st) == 0)
-        return err_set(e, "%s already holds a CA (%s or %s exists); refusing to overwrite it", dir,
-                       PKI_CA_KEY_FILE, PKI_CA_CRT_FILE);
-    if (tls_lib_init(e) != 0 || dir_ensure(dir, e) != 0)
-        return -1;
-
     mbedtls_pk_init(&key);
     sbuf_init(&kpem);
     sbuf_init(&cpem);
-    if (pki_x509_key_generate(&key, e) != 0 || root_write(&key, td, days, &cpem, e) != 0 ||
+    if (pki_x509_key_generate(&key, e) != 0 || root_write(&key, td, days, ou, &cpem, e) != 0 ||
         pki_x509_key_pem(&key, &kpem, e) != 0)
         goto out;
     if (pki_x509_file_create(kpath, kpem.data, kpem.len, 0600, e) != 0)
@@ -174,12 +170,47 @@ out:
     return rc;
 }
 
-/* Parse ca.crt of dir into crt (initialised by the caller) and check it. */
-static int ca_crt_load(const char *dir, mbedtls_x509_crt *crt, char *td, size_t td_cap,
-                       struct weft_err *e)
+int pki_ca_init(const char *dir, const char *td, int days, struct weft_err *e)
+{
+    char kpath[4096], cpath[4096];
+    struct stat st;
+
+    if (spiffe_trust_domain_check(td, e) != 0)
+        return -1;
+    if (days < 1 || days > PKI_CA_DAYS_MAX)
+        return err_set(e, "--days %d: want 1 to %d", days, PKI_CA_DAYS_MAX);
+    if (path_join(kpath, sizeof(kpath), dir, PKI_CA_KEY_FILE, e) != 0 ||
+        path_join(cpath, sizeof(cpath), dir, PKI_CA_CRT_FILE, e) != 0)
+        return -1;
+    /* Checked before the (slow) key generation; O_EXCL below closes the race. */
+    if (lstat(kpath, &st) == 0 || lstat(cpath, &st) == 0)
+        return err_set(e, "%s already holds a CA (%s or %s exists); refusing to overwrite it", dir,
+                       PKI_CA_KEY_FILE, PKI_CA_CRT_FILE);
+    if (tls_lib_init(e) != 0 || dir_ensure(dir, e) != 0)
+        return -1;
+    return ca_create(kpath, cpath, td, days, NULL, e);
+}
+
+int pki_ca_new_root(const char *dir, const char *key_file, const char *crt_file, const char *td,
+                    int days, int64_t now_s, struct weft_err *e)
+{
+    char kpath[4096], cpath[4096], ou[32];
+    if (days < 1 || days > PKI_CA_DAYS_MAX)
+        return err_set(e, "--days %d: want 1 to %d", days, PKI_CA_DAYS_MAX);
+    if (path_join(kpath, sizeof(kpath), dir, key_file, e) != 0 ||
+        path_join(cpath, sizeof(cpath), dir, crt_file, e) != 0 || tls_lib_init(e) != 0)
+        return -1;
+    pki_x509_unix_iso(now_s, ou);
+    return ca_create(kpath, cpath, td, days, ou, e);
+}
+
+/* Parse file of dir (ca.crt, next.crt, prev.crt) into crt (initialised by
+ * the caller; certificates are appended) and check it. */
+static int ca_crt_load_file(const char *dir, const char *file, mbedtls_x509_crt *crt, char *td,
+                            size_t td_cap, struct weft_err *e)
 {
     char path[4096], eb[160];
-    if (path_join(path, sizeof(path), dir, PKI_CA_CRT_FILE, e) != 0)
+    if (path_join(path, sizeof(path), dir, file, e) != 0)
         return -1;
     int rc = mbedtls_x509_crt_parse_file(crt, path);
     if (rc != 0) {
@@ -195,6 +226,42 @@ static int ca_crt_load(const char *dir, mbedtls_x509_crt *crt, char *td, size_t 
     return 0;
 }
 
+static int ca_crt_load(const char *dir, mbedtls_x509_crt *crt, char *td, size_t td_cap,
+                       struct weft_err *e)
+{
+    return ca_crt_load_file(dir, PKI_CA_CRT_FILE, crt, td, td_cap, e);
+}
+
+/*
+ * The other roots a CA in rotation trusts (ca_rotate.h): next.crt (added,
+ * not yet signing) and prev.crt (signed before, not yet retired), appended
+ * to the chain after the active root. Each must be a root of the same trust
+ * domain.
+ */
+static int ca_extra_roots(const char *dir, mbedtls_x509_crt *chain, const char *td,
+                          struct weft_err *e)
+{
+    static const char *const files[] = {PKI_CA_NEXT_CRT_FILE, PKI_CA_PREV_CRT_FILE};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[4096], other[SPIFFE_TD_MAX + 1];
+        mbedtls_x509_crt one;
+        if (path_join(path, sizeof(path), dir, files[i], e) != 0)
+            return -1;
+        if (access(path, F_OK) != 0)
+            continue;
+        mbedtls_x509_crt_init(&one);
+        int rc = ca_crt_load_file(dir, files[i], &one, other, sizeof(other), e);
+        mbedtls_x509_crt_free(&one);
+        if (rc != 0)
+            return -1;
+        if (strcmp(other, td) != 0)
+            return err_set(e, "%s is for trust domain '%s', not '%s'", path, other, td);
+        if (mbedtls_x509_crt_parse_file(chain, path) != 0)
+            return err_set(e, "%s: not a valid certificate", path);
+    }
+    return 0;
+}
+
 struct pki_ca *pki_ca_load(const char *dir, struct weft_err *e)
 {
     char path[4096], eb[160];
@@ -207,8 +274,9 @@ struct pki_ca *pki_ca_load(const char *dir, struct weft_err *e)
     mbedtls_pk_init(&ca->key);
     mbedtls_x509_crt_init(&ca->crt);
     sbuf_init(&pem);
-    if (tls_lib_init(e) != 0 ||
+    if (tls_lib_init(e) != 0 || pki_ca_rotate_recover(dir, e) < 0 ||
         ca_crt_load(dir, &ca->crt, ca->trust_domain, sizeof(ca->trust_domain), e) != 0 ||
+        ca_extra_roots(dir, &ca->crt, ca->trust_domain, e) != 0 ||
         path_join(path, sizeof(path), dir, PKI_CA_KEY_FILE, e) != 0 ||
         pki_x509_file_read(path, &pem, e) != 0)
         goto fail;
@@ -247,6 +315,11 @@ void pki_ca_free(struct pki_ca *ca)
 const char *pki_ca_trust_domain(const struct pki_ca *ca)
 {
     return ca->trust_domain;
+}
+
+int pki_ca_fingerprint(const struct pki_ca *ca, char out[65], struct weft_err *e)
+{
+    return pki_x509_sha256_hex(ca->crt.raw.p, ca->crt.raw.len, out, e);
 }
 
 int64_t pki_ca_not_after(const struct pki_ca *ca)
@@ -295,12 +368,18 @@ int pki_ca_sign(struct pki_ca *ca, struct mbedtls_x509write_cert *crt, struct sb
 
 int pki_ca_info_read(const char *dir, struct pki_ca_info *out, struct weft_err *e)
 {
+    return pki_ca_info_read_file(dir, PKI_CA_CRT_FILE, out, e);
+}
+
+int pki_ca_info_read_file(const char *dir, const char *file, struct pki_ca_info *out,
+                          struct weft_err *e)
+{
     mbedtls_x509_crt crt;
     int rc = -1;
     memset(out, 0, sizeof(*out));
     mbedtls_x509_crt_init(&crt);
     if (tls_lib_init(e) != 0 ||
-        ca_crt_load(dir, &crt, out->trust_domain, sizeof(out->trust_domain), e) != 0 ||
+        ca_crt_load_file(dir, file, &crt, out->trust_domain, sizeof(out->trust_domain), e) != 0 ||
         pki_x509_sha256_hex(crt.raw.p, crt.raw.len, out->fingerprint, e) != 0)
         goto done;
     if (mbedtls_x509_dn_gets(out->subject, sizeof(out->subject), &crt.subject) < 0)

@@ -54,7 +54,9 @@ int pki_ca_init(const char *dir, const char *td, int days, struct weft_err *e);
 
 /**
  * Load the CA in dir: ca.crt (must be a CA certificate with a spiffe://TD
- * URI SAN) and ca.key (must match it). Returns the CA (caller owns it:
+ * URI SAN) and ca.key (must match it), and the roots of a rotation in
+ * progress (next.crt, prev.crt), after finishing a rotation step a crash
+ * interrupted (pki_ca_rotate_recover). Returns the CA (caller owns it:
  * pki_ca_free), or NULL with a message in e.
  */
 struct pki_ca *pki_ca_load(const char *dir, struct weft_err *e);
@@ -63,12 +65,15 @@ void pki_ca_free(struct pki_ca *ca);
 
 /** The trust domain the CA serves (from its certificate). */
 const char *pki_ca_trust_domain(const struct pki_ca *ca);
+/** The SHA-256 fingerprint (hex) of the active root, the one that signs. */
+int pki_ca_fingerprint(const struct pki_ca *ca, char out[65], struct weft_err *e);
 /** The CA certificate's notAfter, seconds since the epoch. */
 int64_t pki_ca_not_after(const struct pki_ca *ca);
 
 /**
- * The trust bundle as PEM: every certificate in the CA's ca.crt (one today;
- * root rotation will add the next root there). Appended to out. Returns 0/-1.
+ * The trust bundle as PEM: the active root (ca.crt) first, then, during a
+ * rotation (ca_rotate.h), the added next root and the previous one not yet
+ * retired. Appended to out. Returns 0/-1.
  */
 int pki_ca_bundle_pem(const struct pki_ca *ca, struct sbuf *out, struct weft_err *e);
 
@@ -89,5 +94,17 @@ int pki_ca_verify_leaf(struct pki_ca *ca, struct mbedtls_x509_crt *leaf, struct 
 
 /** Read ca.crt in dir (not the key) and describe it. Returns 0, or -1. */
 int pki_ca_info_read(const char *dir, struct pki_ca_info *out, struct weft_err *e);
+/** The same for another root certificate file of dir (next.crt, prev.crt). */
+int pki_ca_info_read_file(const char *dir, const char *file, struct pki_ca_info *out,
+                          struct weft_err *e);
+
+/**
+ * Make a new root for td in dir, as key_file and crt_file (both must be
+ * absent): like pki_ca_init's, with the subject "CN=weft root CA TD,
+ * OU=<now_s as ISO time>" so that it never shares a subject with the root
+ * it will replace. Used by root rotation (ca_rotate.h). Returns 0 or -1.
+ */
+int pki_ca_new_root(const char *dir, const char *key_file, const char *crt_file, const char *td,
+                    int days, int64_t now_s, struct weft_err *e);
 
 #endif

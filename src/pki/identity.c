@@ -570,6 +570,24 @@ int pki_identity_set_roots(struct pki_identity *id, const char *bundle_pem, stru
     return 0;
 }
 
+bool pki_identity_has_root(const struct pki_identity *id, const char *fp)
+{
+    for (size_t i = 0; i < id->nroots; i++)
+        if (strcmp(id->roots[i].fingerprint, fp) == 0)
+            return true;
+    return false;
+}
+
+bool pki_identity_same_roots(const struct pki_identity *a, const struct pki_identity *b)
+{
+    if (a->nroots != b->nroots)
+        return false;
+    for (size_t i = 0; i < a->nroots; i++)
+        if (!pki_identity_has_root(b, a->roots[i].fingerprint))
+            return false;
+    return true;
+}
+
 int pki_identity_roots_pem(const struct pki_identity *id, struct sbuf *out, struct weft_err *e)
 {
     for (size_t i = 0; i < id->nroots; i++)

@@ -22,6 +22,7 @@
 #ifndef WEFT_PKI_IDENTITY_H
 #define WEFT_PKI_IDENTITY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -137,6 +138,11 @@ int pki_identity_set_pem(struct pki_identity *id, size_t i, const char *cert_pem
 
 /** Replace the trust roots with every certificate of bundle_pem. Returns 0 or -1. */
 int pki_identity_set_roots(struct pki_identity *id, const char *bundle_pem, struct weft_err *e);
+
+/** Is fp (SHA-256 hex) one of id's checked roots? */
+bool pki_identity_has_root(const struct pki_identity *id, const char *fp);
+/** Do two checked identities trust the same set of roots? */
+bool pki_identity_same_roots(const struct pki_identity *a, const struct pki_identity *b);
 
 /** Append every root's PEM to out (a trust bundle for tls_conf). Returns 0 or -1. */
 int pki_identity_roots_pem(const struct pki_identity *id, struct sbuf *out, struct weft_err *e);

@@ -45,6 +45,12 @@ static const char *const migrations[] = {
     "CREATE TABLE tokens (hash TEXT PRIMARY KEY NOT NULL, node TEXT NOT NULL,"
     "  services TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,"
     "  used INTEGER) WITHOUT ROWID;",
+    /* 4 -> 5: what the online CA last heard from each node (docs/identity.md
+     * "Root rotation"): the fingerprints of the roots it trusts and of the
+     * roots its certificates chain to (comma-separated hex), and when (unix
+     * seconds). Only a CA node writes it; rotation steps are gated on it. */
+    "CREATE TABLE ca_nodes (node TEXT PRIMARY KEY NOT NULL, roots TEXT NOT NULL,"
+    "  issuers TEXT NOT NULL, seen INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 int migrate_latest(void)

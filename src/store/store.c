@@ -497,6 +497,51 @@ int store_enroll_has(struct store *st, const char *node, const char *service, st
     return err_set(e, "reading enrollments: %s", sqlite3_errmsg(st->db));
 }
 
+int store_ca_node_put(struct store *st, const struct store_ca_node *n, struct weft_err *e)
+{
+    sqlite3_stmt *ins;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT OR REPLACE INTO ca_nodes (node, roots, issuers, seen)"
+                           " VALUES (?1, ?2, ?3, ?4)",
+                           -1, &ins, NULL) != SQLITE_OK)
+        return err_set(e, "recording node state: %s", sqlite3_errmsg(st->db));
+    sqlite3_bind_text(ins, 1, n->node, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 2, n->roots, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 3, n->issuers, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 4, n->seen_s);
+    int rc = store_step_write(st, ins, e);
+    sqlite3_finalize(ins);
+    return rc == 0 ? 0 : err_prefix(e, "recording node state");
+}
+
+int store_ca_node_each(struct store *st, int (*fn)(void *ud, const struct store_ca_node *n),
+                       void *ud, struct weft_err *e)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT node, roots, issuers, seen FROM ca_nodes UNION ALL"
+                           " SELECT DISTINCT node, '', '', 0 FROM enrollments"
+                           "  WHERE node NOT IN (SELECT node FROM ca_nodes)"
+                           " ORDER BY 1",
+                           -1, &q, NULL) != SQLITE_OK)
+        return err_set(e, "reading node states: %s", sqlite3_errmsg(st->db));
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_ca_node n = {
+            .node = (const char *)sqlite3_column_text(q, 0),
+            .roots = (const char *)sqlite3_column_text(q, 1),
+            .issuers = (const char *)sqlite3_column_text(q, 2),
+            .seen_s = sqlite3_column_int64(q, 3),
+        };
+        if (fn(ud, &n) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : err_set(e, "reading node states: %s", sqlite3_errmsg(st->db));
+}
+
 int store_token_add(struct store *st, const char *hash, const char *node, const char *services,
                     int64_t now_s, int64_t expires_s, struct weft_err *e)
 {

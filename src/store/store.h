@@ -130,6 +130,23 @@ int store_enroll_add(struct store *st, const char *node, const char *service, co
 /** Is node enrolled for service? 1 yes, 0 no, -1 error. */
 int store_enroll_has(struct store *st, const char *node, const char *service, struct weft_err *e);
 
+/** What the CA last heard from a node (table ca_nodes). */
+struct store_ca_node {
+    const char *node;
+    const char *roots;   /* comma-separated SHA-256 hex fingerprints it trusts */
+    const char *issuers; /* comma-separated fingerprints its certificates chain to */
+    int64_t seen_s;
+};
+/** Record (replace) what node reported: durable before it returns. */
+int store_ca_node_put(struct store *st, const struct store_ca_node *n, struct weft_err *e);
+/**
+ * Call fn for every node the CA knows, by name: those in ca_nodes, and the
+ * enrolled ones it never heard from (roots, issuers "" and seen_s 0).
+ * fn returning non-zero stops the walk. Returns 0, or -1 with e set.
+ */
+int store_ca_node_each(struct store *st, int (*fn)(void *ud, const struct store_ca_node *n),
+                       void *ud, struct weft_err *e);
+
 /** Durably record a one-time token: hash (hex of the secret's SHA-256), what it grants. */
 int store_token_add(struct store *st, const char *hash, const char *node, const char *services,
                     int64_t now_s, int64_t expires_s, struct weft_err *e);
