@@ -220,6 +220,7 @@ static void agent_deinit(struct weft *w)
     agent_gossip_stop(w);
     gossip_net_free(w->gossip);
     admin_free(w->admin);
+    agent_ping_stop(w);
     agent_renew_stop(w);
     agent_ca_stop(w);
     agent_ctl_stop(w);
@@ -263,8 +264,8 @@ int agent_run(const char *config_path)
         !(w.admin = admin_new(w.base, &w.cfg->admin, &e)) || agent_api_register(&w) != 0 ||
         agent_gossip_register(&w) != 0 || agent_keys_register(&w) != 0 ||
         (w.cfg->gossip.enabled && agent_gossip_start(&w, &e) != 0) ||
-        agent_ctl_start(&w, &e) != 0 || agent_ca_start(&w, &e) != 0 ||
-        agent_renew_start(&w, &e) != 0) {
+        agent_ctl_start(&w, &e) != 0 || agent_ping_start(&w, &e) != 0 ||
+        agent_ca_start(&w, &e) != 0 || agent_renew_start(&w, &e) != 0) {
         log_error(LOG_AGENT, "%s", err_is_set(&e) ? e.msg : "start-up failed");
         goto out;
     }

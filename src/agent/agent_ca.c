@@ -27,6 +27,7 @@
 #include "ctl/ctl_server.h"
 #include "pki/bundle.h"
 #include "pki/ca.h"
+#include "pki/ca_rotate.h"
 #include "pki/identity.h"
 #include "pki/issue.h"
 #include "pki/renew.h"
@@ -35,6 +36,7 @@
 #include "core/units.h"
 #include "store/store.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,15 +44,81 @@
 struct agent_ca {
     struct pki_ca *ca;
     uint64_t issued;           /* certificates issued */
-    uint64_t renewals;         /* renew requests served */
+    uint64_t renewals;         /* renew requests served that issued something */
+    uint64_t checkins;         /* renew requests that asked for nothing (check-ins) */
     uint64_t not_enrolled;     /* refused: a service the node is not enrolled for */
     uint64_t bad_request;      /* refused: not a node, another trust domain, malformed */
     uint64_t proofs;           /* enrollments learnt from a proof of possession */
     uint64_t tokens;           /* tokens handed out */
     uint64_t enrolled;         /* nodes enrolled with a token */
     uint64_t token_refused[4]; /* by enum store_token_result (OK unused) */
+    uint64_t rotations;        /* rotation steps taken */
+    char signer[65];           /* fingerprint of the active root */
     struct log_ratelim rl;
 };
+
+/* Longest comma-separated list of fingerprints a node may report. */
+#define CA_FPS_MAX 8
+#define CA_FPS_CAP (CA_FPS_MAX * 65 + 1)
+
+static bool ca_is_fp(const char *s)
+{
+    if (!s || strlen(s) != 64)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return true;
+}
+
+/* Add fp to the comma list out unless it is there. */
+static void ca_fps_add(char *out, const char *fp)
+{
+    size_t len = strlen(out);
+    if (strstr(out, fp) || len + 66 > CA_FPS_CAP)
+        return;
+    snprintf(out + len, CA_FPS_CAP - len, "%s%s", len ? "," : "", fp);
+}
+
+/*
+ * Record what a node reports (renew's "roots" and "have") as it stands after
+ * this call: the certificates renewed now (node: whether "node" was asked;
+ * services: by name) are issued by the active root. Malformed reports are
+ * ignored (the fields are optional: an older node sends none).
+ */
+static int ca_record_node(struct weft *w, const char *node, const struct jsonv *body,
+                          struct weft_err *e)
+{
+    char roots[CA_FPS_CAP] = "", issuers[CA_FPS_CAP] = "";
+    const struct jsonv *r = jsonv_get(body, "roots"), *have = jsonv_get(body, "have");
+    if (!r || !have || jsonv_len(r) > CA_FPS_MAX || jsonv_len(have) > PKI_BUNDLE_SERVICES_MAX + 1)
+        return 0;
+    for (size_t i = 0; i < jsonv_len(r); i++)
+        if (ca_is_fp(jsonv_str(jsonv_at(r, i), NULL)))
+            ca_fps_add(roots, jsonv_str(jsonv_at(r, i), NULL));
+    for (size_t i = 0; i < jsonv_len(have); i++) {
+        const struct jsonv *h = jsonv_at(have, i);
+        const char *id = jsonv_str(jsonv_get(h, "id"), "");
+        const char *fp = jsonv_str(jsonv_get(h, "issuer"), NULL);
+        struct spiffe_id sid;
+        struct weft_err ie = {{0}};
+        bool renewed = false;
+        if (!ca_is_fp(fp) || spiffe_id_parse(id, strlen(id), &sid, &ie) != 0)
+            continue;
+        if (sid.kind == SPIFFE_NODE) {
+            renewed = jsonv_get(body, "node") != NULL;
+        } else {
+            const struct jsonv *svcs = jsonv_get(body, "services");
+            for (size_t k = 0; k < jsonv_len(svcs) && !renewed; k++)
+                renewed =
+                    strcmp(jsonv_str(jsonv_get(jsonv_at(svcs, k), "name"), ""), sid.name) == 0;
+        }
+        ca_fps_add(issuers, renewed ? w->ca->signer : fp);
+    }
+    struct store_ca_node n = {
+        .node = node, .roots = roots, .issuers = issuers, .seen_s = agent_now_s(w)};
+    return store_ca_node_put(w->store, &n, e);
+}
 
 /* One service item: checked and issued into the reply. */
 static int ca_renew_service(struct weft *w, const struct spiffe_id *caller, const char *caller_id,
@@ -155,12 +223,20 @@ static int ca_renew(void *ud, const struct ctl_call *call, struct sbuf *out, str
     if (pki_ca_bundle_pem(ca->ca, &crt, e) != 0)
         goto fail;
     json_kv_str(&j, "bundle", sbuf_str(&crt));
+    json_kv_str(&j, "signer", ca->signer);
     json_obj_end(&j);
     if (body.oom) {
         err_set(e, "out of memory");
         goto fail;
     }
+    if (ca_record_node(w, caller.name, call->body, e) != 0)
+        goto fail;
     sbuf_append(out, body.data, body.len);
+    if (!node && jsonv_len(svcs) == 0) {
+        ca->checkins++;
+        rc = 0;
+        goto fail; /* a check-in: the bundle and the signer, nothing issued */
+    }
     ca->renewals++;
     log_info(LOG_AGENT, "CA: renewed for node %s: %s%zu service certificate%s", caller.name,
              node ? "node certificate, " : "", jsonv_len(svcs), jsonv_len(svcs) == 1 ? "" : "s");
@@ -297,6 +373,7 @@ static int ca_enroll(void *ud, const struct ctl_call *call, struct sbuf *out, st
     if (pki_ca_bundle_pem(ca->ca, &bundle, e) != 0)
         goto out;
     json_kv_str(&j, "bundle", sbuf_str(&bundle));
+    json_kv_str(&j, "signer", ca->signer);
     json_obj_end(&j);
     sbuf_append(out, body.data, body.len);
     ca->enrolled++;
@@ -381,7 +458,9 @@ out:
 
 int agent_ca_api(struct weft *w)
 {
-    return admin_route(w->admin, ADMIN_POST, "/v1/ca/token", ca_api_token, w);
+    if (admin_route(w->admin, ADMIN_POST, "/v1/ca/token", ca_api_token, w) != 0)
+        return -1;
+    return agent_rotate_api(w);
 }
 
 int agent_ca_start(struct weft *w, struct weft_err *e)
@@ -404,6 +483,11 @@ int agent_ca_start(struct weft *w, struct weft_err *e)
         free(ca);
         return -1;
     }
+    if (pki_ca_fingerprint(ca->ca, ca->signer, e) != 0) {
+        pki_ca_free(ca->ca);
+        free(ca);
+        return -1;
+    }
     w->ca = ca;
     if (!w->ctl) {
         log_warn(LOG_AGENT, "[ca] dir is set but [control] listen is not: nobody can renew here");
@@ -415,6 +499,28 @@ int agent_ca_start(struct weft *w, struct weft_err *e)
     log_info(LOG_AGENT, "CA for %s: answering renew on the control listener",
              pki_ca_trust_domain(ca->ca));
     return 0;
+}
+
+int agent_ca_reload(struct weft *w, struct weft_err *e)
+{
+    char fp[65];
+    struct pki_ca *next = pki_ca_load(w->cfg->ca.dir, e);
+    if (!next)
+        return err_prefix(e, "[ca] dir");
+    if (pki_ca_fingerprint(next, fp, e) != 0) {
+        pki_ca_free(next);
+        return -1;
+    }
+    pki_ca_free(w->ca->ca);
+    w->ca->ca = next;
+    memcpy(w->ca->signer, fp, sizeof(fp));
+    w->ca->rotations++;
+    return 0;
+}
+
+const char *agent_ca_signer(const struct weft *w)
+{
+    return w->ca ? w->ca->signer : NULL;
 }
 
 void agent_ca_stop(struct weft *w)
@@ -436,7 +542,10 @@ void agent_ca_status(const struct weft *w, struct json_w *j)
     }
     json_obj_begin(j);
     json_kv_str(j, "trust_domain", pki_ca_trust_domain(ca->ca));
+    json_kv_str(j, "signer", ca->signer);
     json_kv_uint(j, "renewals", ca->renewals);
+    json_kv_uint(j, "checkins", ca->checkins);
+    json_kv_uint(j, "rotation_steps", ca->rotations);
     json_kv_uint(j, "issued", ca->issued);
     json_kv_uint(j, "enrolled_by_proof", ca->proofs);
     json_kv_uint(j, "tokens", ca->tokens);

@@ -193,7 +193,7 @@ static int agent_api_debug_renew(void *ud, const struct admin_req *req, struct s
 int agent_ctl_api(struct weft *w)
 {
     if (admin_route(w->admin, ADMIN_GET, "/v1/control", agent_api_control, w) != 0 ||
-        agent_ca_api(w) != 0)
+        agent_ping_api(w) != 0 || agent_ca_api(w) != 0)
         return -1;
     if (!w->cfg->admin.debug)
         return 0;

@@ -215,7 +215,9 @@ int agent_identity_replace(struct weft *w, struct pki_identity *id, struct weft_
         pki_identity_free(id);
         return err_prefix(e, "storing the renewed identity");
     }
-    bool node_changed = strcmp(id->idents[0].serial, w->ident->idents[0].serial) != 0;
+    /* The control listener's conf holds the node certificate and the roots. */
+    bool node_changed = strcmp(id->idents[0].serial, w->ident->idents[0].serial) != 0 ||
+                        !pki_identity_same_roots(id, w->ident);
     pki_identity_free(w->ident);
     w->ident = id;
     w->ident_source = "renewal";

@@ -53,6 +53,7 @@ struct renew_pend {
 struct agent_renew {
     struct weft *w;
     struct event *timer;
+    struct event *checkin; /* every [identity] check_interval (jittered) */
     struct ctl_client_call *call;
     struct tls_conf *conf; /* the client conf of the call in flight */
     struct renew_pend pend[PKI_BUNDLE_SERVICES_MAX + 2];
@@ -63,6 +64,9 @@ struct agent_renew {
     int64_t last_ok_s; /* agent clock, 0: never */
     int64_t next_s;    /* when the timer fires (agent clock), 0: not armed */
     const char *start; /* "not_needed", "ok", "failed" */
+    char signer[65];   /* the CA's signing root as last heard, "" unknown */
+    uint64_t checkins;
+    uint64_t bundle_updates;
 };
 
 static void renew_pend_clear(struct agent_renew *r)
@@ -76,13 +80,26 @@ static void renew_pend_clear(struct agent_renew *r)
     r->npend = 0;
 }
 
+/*
+ * When is it due (agent clock)? At its renewal point, or now if the CA signs
+ * with another root we trust (a root rotation was activated: every
+ * certificate is re-issued from the new root).
+ */
+static int64_t renew_due_at(const struct agent_renew *r, const struct pki_identity *id,
+                            const struct pki_ident *it)
+{
+    if (r->signer[0] && strcmp(it->issuer_fp, r->signer) != 0 &&
+        pki_identity_has_root(id, r->signer))
+        return 0;
+    return pki_renew_at(it->not_before, it->not_after, it->serial);
+}
+
 /* The earliest renewal point of the identity (agent clock). */
-static int64_t renew_next_due(const struct pki_identity *id)
+static int64_t renew_next_due(const struct agent_renew *r, const struct pki_identity *id)
 {
     int64_t best = INT64_MAX;
     for (size_t i = 0; i < id->nidents; i++) {
-        const struct pki_ident *it = &id->idents[i];
-        int64_t at = pki_renew_at(it->not_before, it->not_after, it->serial);
+        int64_t at = renew_due_at(r, id, &id->idents[i]);
         if (at < best)
             best = at;
     }
@@ -101,7 +118,7 @@ static void renew_arm(struct agent_renew *r, int64_t delay_s)
 static void renew_schedule(struct agent_renew *r)
 {
     int64_t now = agent_now_s(r->w);
-    int64_t due = renew_next_due(r->w->ident) - now;
+    int64_t due = renew_next_due(r, r->w->ident) - now;
     if (r->failures) {
         int64_t back = pki_renew_backoff_ms(r->failures) / 1000;
         if (due > back)
@@ -157,9 +174,28 @@ static int renew_apply(struct agent_renew *r, const struct jsonv *body, struct w
         pki_identity_free(next);
         return err_prefix(e, "the CA's reply");
     }
+    const char *signer = jsonv_str(jsonv_get(body, "signer"), "");
+    if (strlen(signer) == 64 && pki_identity_has_root(next, signer))
+        memcpy(r->signer, signer, sizeof(r->signer));
+    bool roots_changed = !pki_identity_same_roots(next, w->ident);
+    if (roots_changed) {
+        char list[3 * 20 + 8] = "";
+        for (size_t i = 0; i < next->nroots && i < 3; i++) {
+            size_t len = strlen(list);
+            snprintf(list + len, sizeof(list) - len, "%s%.16s", i ? ", " : "",
+                     next->roots[i].fingerprint);
+        }
+        log_info(LOG_AGENT, "trust bundle from the CA: %zu root%s (%s%s), was %zu", next->nroots,
+                 next->nroots == 1 ? "" : "s", list, next->nroots > 3 ? ", ..." : "",
+                 w->ident->nroots);
+        r->bundle_updates++;
+    }
     if (renewed == 0) {
-        pki_identity_free(next);
-        return 0;
+        if (!roots_changed) {
+            pki_identity_free(next);
+            return 0;
+        }
+        return agent_identity_replace(w, next, e);
     }
     /* Log each new certificate before the swap (next is consumed by it). */
     int64_t now = agent_now_s(w);
@@ -176,7 +212,20 @@ static int renew_apply(struct agent_renew *r, const struct jsonv *body, struct w
                      "ahead of the CA's?",
                      it->spiffe_id);
     }
-    return agent_identity_replace(w, next, e);
+    if (agent_identity_replace(w, next, e) != 0)
+        return -1;
+    /* A certificate just renewed and still not from the signer would be due
+     * again at once: report it, so the retry backs off instead of looping. */
+    for (size_t i = 0; i < r->npend; i++) {
+        const struct pki_ident *it =
+            r->pend[i].idx == SIZE_MAX ? NULL : &w->ident->idents[r->pend[i].idx];
+        if (it && renew_due_at(r, w->ident, it) <= now)
+            return err_set(e,
+                           "the CA issued %s from root %.16s..., not from the signing root it "
+                           "names (%.16s...)",
+                           it->spiffe_id, it->issuer_fp, r->signer);
+    }
+    return 0;
 }
 
 static void renew_done(void *ud, bool ok, const struct jsonv *body, const char *err)
@@ -238,7 +287,8 @@ static int renew_add_svc(struct agent_renew *r, struct json_w *j, size_t idx, co
  * service we may not hold, for the debug endpoint). Returns 1 if a call was
  * started, 0 if nothing was due, -1 on a local error (message in e).
  */
-static int renew_begin(struct agent_renew *r, bool all, const char *extra_svc, struct weft_err *e)
+static int renew_begin(struct agent_renew *r, bool all, const char *extra_svc, bool checkin,
+                       struct weft_err *e)
 {
     struct weft *w = r->w;
     const struct pki_identity *id = w->ident;
@@ -253,7 +303,22 @@ static int renew_begin(struct agent_renew *r, bool all, const char *extra_svc, s
     json_w_init(&j, &body);
     json_obj_begin(&j);
     const struct pki_ident *n = &id->idents[0];
-    if (all || pki_renew_at(n->not_before, n->not_after, n->serial) <= now) {
+    /* What we trust and hold, for the CA's view of a root rotation. */
+    json_key(&j, "roots");
+    json_arr_begin(&j);
+    for (size_t i = 0; i < id->nroots; i++)
+        json_str(&j, id->roots[i].fingerprint);
+    json_arr_end(&j);
+    json_key(&j, "have");
+    json_arr_begin(&j);
+    for (size_t i = 0; i < id->nidents; i++) {
+        json_obj_begin(&j);
+        json_kv_str(&j, "id", id->idents[i].spiffe_id);
+        json_kv_str(&j, "issuer", id->idents[i].issuer_fp);
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
+    if (all || renew_due_at(r, id, n) <= now) {
         struct renew_pend *p = &r->pend[r->npend++];
         sbuf_init(&p->key_pem);
         p->idx = 0;
@@ -268,15 +333,14 @@ static int renew_begin(struct agent_renew *r, bool all, const char *extra_svc, s
     json_arr_begin(&j);
     for (size_t i = 1; i < id->nidents; i++) {
         const struct pki_ident *it = &id->idents[i];
-        if ((all || pki_renew_at(it->not_before, it->not_after, it->serial) <= now) &&
-            renew_add_svc(r, &j, i, it->name, e) != 0)
+        if ((all || renew_due_at(r, id, it) <= now) && renew_add_svc(r, &j, i, it->name, e) != 0)
             goto out;
     }
     if (extra_svc && renew_add_svc(r, &j, SIZE_MAX, extra_svc, e) != 0)
         goto out;
     json_arr_end(&j);
     json_obj_end(&j);
-    if (r->npend == 0) {
+    if (r->npend == 0 && !checkin) {
         rc = 0;
         goto out;
     }
@@ -294,8 +358,11 @@ static int renew_begin(struct agent_renew *r, bool all, const char *extra_svc, s
         r->conf = NULL;
         goto out;
     }
-    log_info(LOG_AGENT, "renewing %zu certificate%s with the CA at %s", r->npend,
-             r->npend == 1 ? "" : "s", w->cfg->identity.ca);
+    if (r->npend)
+        log_info(LOG_AGENT, "renewing %zu certificate%s with the CA at %s", r->npend,
+                 r->npend == 1 ? "" : "s", w->cfg->identity.ca);
+    else
+        r->checkins++;
     rc = 1;
 out:
     if (rc != 1)
@@ -312,13 +379,44 @@ static void renew_on_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     r->next_s = 0;
-    int rc = renew_begin(r, false, NULL, &e);
+    int rc = renew_begin(r, false, NULL, false, &e);
     if (rc < 0) {
         renew_failed(r, e.msg);
         renew_schedule(r);
     } else if (rc == 0) {
         renew_schedule(r);
     }
+}
+
+/* The next check-in: check_interval, minus up to a tenth (spread). */
+static void renew_checkin_arm(struct agent_renew *r, int64_t ms)
+{
+    int64_t spread = ms / 10;
+    if (spread > 0)
+        ms -= clock_mono_us() % spread;
+    loop_timer_add(r->checkin, ms);
+}
+
+/*
+ * Check in with the CA: a renew call carrying whatever is due (often
+ * nothing), our roots and our certificates' issuers; the reply brings the
+ * current bundle and signing root (renew_apply). Skipped while a call is in
+ * flight: that call does the same.
+ */
+static void renew_on_checkin(evutil_socket_t fd, short what, void *arg)
+{
+    struct agent_renew *r = arg;
+    struct weft_err e = {{0}};
+    (void)fd;
+    (void)what;
+    if (!r->call) {
+        event_del(r->timer);
+        if (renew_begin(r, false, NULL, true, &e) < 0) {
+            renew_failed(r, e.msg);
+            renew_schedule(r);
+        }
+    }
+    renew_checkin_arm(r, r->w->cfg->identity.check_interval_ms);
 }
 
 /* Start: wake the loop when the start_wait is over. */
@@ -339,9 +437,10 @@ int agent_renew_start(struct weft *w, struct weft_err *e)
     r->w = w;
     r->start = "not_needed";
     w->renew = r;
-    if (!(r->timer = event_new(w->base, -1, 0, renew_on_timer, r)))
+    if (!(r->timer = event_new(w->base, -1, 0, renew_on_timer, r)) ||
+        !(r->checkin = event_new(w->base, -1, 0, renew_on_checkin, r)))
         return err_set(e, "out of memory");
-    int rc = renew_begin(r, false, NULL, e);
+    int rc = renew_begin(r, false, NULL, false, e);
     if (rc < 0)
         return err_prefix(e, "renewal at start");
     if (rc == 1) {
@@ -378,6 +477,8 @@ int agent_renew_start(struct weft *w, struct weft_err *e)
         event_del(r->timer);
     }
     renew_schedule(r);
+    /* The first check-in right after READY, then every check_interval. */
+    loop_timer_add(r->checkin, 0);
     return 0;
 }
 
@@ -391,6 +492,8 @@ void agent_renew_stop(struct weft *w)
     renew_pend_clear(r);
     if (r->timer)
         event_free(r->timer);
+    if (r->checkin)
+        event_free(r->checkin);
     free(r);
     w->renew = NULL;
 }
@@ -410,7 +513,7 @@ int agent_renew_debug(struct weft *w, const char *service, struct weft_err *e)
     if (!r)
         return err_set(e, "no renewal: [identity] ca is not set");
     event_del(r->timer);
-    int rc = renew_begin(r, service == NULL, service, e);
+    int rc = renew_begin(r, service == NULL, service, false, e);
     if (rc != 1)
         renew_schedule(r);
     return rc < 0 ? -1 : 0;
@@ -438,6 +541,9 @@ void agent_renew_status(const struct weft *w, struct json_w *j)
         json_kv_str(j, "last_ok", NULL);
     }
     json_kv_bool(j, "in_flight", r->call != NULL);
+    json_kv_uint(j, "checkins", r->checkins);
+    json_kv_uint(j, "bundle_updates", r->bundle_updates);
+    json_kv_str(j, "signer", r->signer[0] ? r->signer : NULL);
     if (r->next_s && !r->call) {
         pki_identity_time_iso(r->next_s, t);
         json_kv_str(j, "next", t);

@@ -20,6 +20,7 @@ struct json_w;
 struct ctl_server;
 struct tls_conf;
 struct agent_ca;
+struct ping_call;
 struct agent_renew;
 
 struct weft {
@@ -57,6 +58,7 @@ struct weft {
     struct ctl_server *ctl;    /* [control] listen; NULL = off (agent_ctl.c) */
     struct agent_ca *ca;       /* [ca] dir; NULL = not a CA node (agent_ca.c) */
     struct agent_renew *renew; /* [identity] ca; NULL = no renewal (agent_renew.c) */
+    struct ping_call *pings;   /* POST /v1/control/ping calls in flight (agent_ping.c) */
 };
 
 /** Register the admin API's endpoints for this agent. */
@@ -135,6 +137,17 @@ int agent_ca_start(struct weft *w, struct weft_err *e);
 void agent_ca_stop(struct weft *w);
 /** Register POST /v1/ca/token (409 unless a CA node). Returns 0 or -1. */
 int agent_ca_api(struct weft *w);
+/** Serve `ping` on the control listener; POST /v1/control/ping (agent_ping.c). */
+int agent_ping_start(struct weft *w, struct weft_err *e);
+int agent_ping_api(struct weft *w);
+/** Cancel the pings in flight (after admin_free: their replies are dropped). */
+void agent_ping_stop(struct weft *w);
+/** Load [ca] dir again (after a rotation step): the new bundle and signer. */
+int agent_ca_reload(struct weft *w, struct weft_err *e);
+/** The active root's fingerprint (hex), or NULL unless a CA node. */
+const char *agent_ca_signer(const struct weft *w);
+/** Register GET /v1/ca/rotation and POST /v1/ca/rotate (agent_rotate.c). */
+int agent_rotate_api(struct weft *w);
 /** The "ca" member of GET /v1/control (null unless a CA node). */
 void agent_ca_status(const struct weft *w, struct json_w *j);
 /**

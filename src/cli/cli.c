@@ -25,6 +25,7 @@ static const struct cli_cmd *const commands[] = {
     &cli_cmd_keyring,
     &cli_cmd_keygen,
     &cli_cmd_certs,
+    &cli_cmd_ping,
     &cli_cmd_config,
     &cli_cmd_ca,
     &cli_cmd_version,

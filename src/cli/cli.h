@@ -57,6 +57,8 @@ int cmd_version(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
+int cmd_ca_rotate(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
 int cmd_certs(int argc, char **argv);
 int cmd_members(int argc, char **argv);
 int cmd_join(int argc, char **argv);
@@ -68,7 +70,7 @@ int cmd_events(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 
 extern const struct cli_cmd cli_cmd_agent, cli_cmd_version, cli_cmd_config, cli_cmd_status;
-extern const struct cli_cmd cli_cmd_ca;
+extern const struct cli_cmd cli_cmd_ca, cli_cmd_ping;
 extern const struct cli_cmd cli_cmd_certs;
 extern const struct cli_cmd cli_cmd_members, cli_cmd_join, cli_cmd_leave;
 extern const struct cli_cmd cli_cmd_keyring, cli_cmd_keygen;

@@ -4,7 +4,8 @@
  * print or log a key. The work is in pki/ (ca.c, bundle.c); this file parses
  * arguments and prints one-line errors. `weft ca token` is the exception: it
  * asks the running agent that holds the CA ([ca] dir) for a one-time
- * enrollment token (POST /v1/ca/token).
+ * enrollment token (POST /v1/ca/token), and so is `weft ca rotate`
+ * (cmd_ca_rotate.c).
  */
 #include "cli/cli.h"
 #include "cli/client.h"
@@ -31,6 +32,8 @@ const struct cli_cmd cli_cmd_ca = {
     "                     [--node-days N] [--svc-hours N]\n"
     "       weft ca show --ca DIR\n"
     "       weft ca token --node NAME [--services A,B,...] [--ttl 1h] [--addr HOST:PORT]\n"
+    "                     [--admin ADDR] [-c FILE]\n"
+    "       weft ca rotate status|add|activate|retire [--days N] [--force] [--json]\n"
     "                     [--admin ADDR] [-c FILE]\n\n"
     "init:  create a CA in DIR (made 0700): an ECDSA P-256 root key, ca.key\n"
     "       (0600), and a self-signed root certificate for spiffe://TD, ca.crt\n"
@@ -46,7 +49,15 @@ const struct cli_cmd cli_cmd_ca = {
     "       enrollment token for node NAME and its services, valid for --ttl\n"
     "       (1m-7d, default 1h). Prints the token alone on stdout; put it in the\n"
     "       new node's [identity] token. It carries the CA's SHA-256 fingerprint\n"
-    "       and control address (--addr, default the agent's [control] listen).\n\n"
+    "       and control address (--addr, default the agent's [control] listen).\n"
+    "rotate: replace the CA's root without a failed connection, through the\n"
+    "       running agent that holds the CA. add: make a new root (--days,\n"
+    "       default 3650); nodes learn it at their next check-in and trust both.\n"
+    "       activate: sign with the new root (refused until every node trusts\n"
+    "       it); nodes re-issue their certificates at their next check-in.\n"
+    "       retire: drop the old root (refused until every node's certificates\n"
+    "       come from the new one). status: the phase and each node's state.\n"
+    "       --force takes a step although some nodes are not ready.\n\n"
     "Names: 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit, no \"..\".\n"
     "Trust domain: a lowercase DNS name (example.org).\n"
     "Exit codes: 0 ok, 1 failure (bad name, existing files, ...), 2 usage error.\n",
@@ -318,6 +329,8 @@ int cmd_ca(int argc, char **argv)
         rc = ca_show_cmd(argc - 1, argv + 1);
     else if (strcmp(argv[1], "token") == 0)
         rc = ca_token_cmd(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "rotate") == 0)
+        rc = cmd_ca_rotate(argc - 1, argv + 1);
     else {
         fprintf(stderr, "weft ca: unknown subcommand '%s'\n", argv[1]);
         return cli_usage(&cli_cmd_ca, 1);

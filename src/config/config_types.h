@@ -58,7 +58,8 @@ struct config_identity {
     char *bundle;          /* enrollment bundle dir (weft ca issue); NULL = no identity */
     char *ca;              /* host:port of the CA node's control listener; NULL = no renewal */
     char *token;           /* one-time enrollment token (weft ca token); NULL = none */
-    int64_t start_wait_ms; /* renewal at start waits at most this before READY; default 20s */
+    int64_t start_wait_ms;     /* renewal at start waits at most this before READY; default 20s */
+    int64_t check_interval_ms; /* check-in with the CA (bundle, signer); default 1h */
 };
 
 /* [control]: the control RPC listener between nodes (docs/identity.md). */

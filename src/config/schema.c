@@ -411,6 +411,15 @@ const struct config_key config_keys[] = {
      .min = 1000,
      .max = 600000,
      .doc = "how long the start waits for the renewal of expired certificates before READY"},
+    {.section = "identity",
+     .name = "check_interval",
+     .type = CONFIG_T_DURATION,
+     .def = "1h",
+     FIELD(identity.check_interval_ms),
+     .min = 1000,
+     .max = INT64_C(7) * 86400 * 1000,
+     .doc = "how often the node checks in with the CA for its trust bundle and signing root "
+            "(root rotation), even when nothing is due"},
 
     /* [control] */
     {.section = "control",
