@@ -1038,6 +1038,7 @@ static void test_show(void **state)
                                         "ca =\n"
                                         "token =\n"
                                         "start_wait = 20s\n"
+                                        "check_interval = 1h\n"
                                         "\n"
                                         "[control]\n"
                                         "listen =\n"
