@@ -51,6 +51,21 @@ static const char *const migrations[] = {
      * seconds). Only a CA node writes it; rotation steps are gated on it. */
     "CREATE TABLE ca_nodes (node TEXT PRIMARY KEY NOT NULL, roots TEXT NOT NULL,"
     "  issuers TEXT NOT NULL, seen INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 5 -> 6: the mesh's replicated state (docs/mesh.md "Replication"):
+     * the newest version of every record this node holds (tombstones
+     * included, deleted = 1 with an empty body), and the history of every
+     * version it accepted, newest last, for `weft history` (pruned to the
+     * newest rows by store_mesh_put). hlc: the writer's hybrid logical
+     * clock stamp; writer: its SPIFFE ID; received_ms: unix ms here. */
+    "CREATE TABLE mesh_records (kind TEXT NOT NULL, name TEXT NOT NULL,"
+    "  hlc INTEGER NOT NULL, writer TEXT NOT NULL,"
+    "  deleted INTEGER NOT NULL CHECK (deleted IN (0, 1)), body BLOB NOT NULL,"
+    "  PRIMARY KEY (kind, name)) WITHOUT ROWID;"
+    "CREATE TABLE mesh_history (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  kind TEXT NOT NULL, name TEXT NOT NULL, hlc INTEGER NOT NULL,"
+    "  writer TEXT NOT NULL, deleted INTEGER NOT NULL, body BLOB NOT NULL,"
+    "  received_ms INTEGER NOT NULL);"
+    "CREATE INDEX mesh_history_key ON mesh_history (kind, name, seq);",
 };
 
 int migrate_latest(void)

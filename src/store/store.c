@@ -3,6 +3,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "store/migrate.h"
+#include "store/store_priv.h"
 
 #include <sqlite3.h>
 
@@ -15,16 +16,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-struct store {
-    sqlite3 *db;
-    char *path;
-    int lock_fd;
-    int version;
-    sqlite3_stmt *meta_get;
-    sqlite3_stmt *meta_set;
-    sqlite3_stmt *debug_put;
-};
 
 /* mkdir -p with mode 0700 for what we create; existing dirs are left alone. */
 static int store_mkdirs(const char *dir, struct weft_err *e)
@@ -72,7 +63,7 @@ static int store_lock(struct store *st, const char *dir, struct weft_err *e)
     return 0;
 }
 
-static int store_exec(struct store *st, const char *sql, struct weft_err *e)
+int store_exec(struct store *st, const char *sql, struct weft_err *e)
 {
     char *msg = NULL;
     if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -223,8 +214,7 @@ int64_t store_size_bytes(const struct store *st)
     return total;
 }
 
-/* Run a prepared write statement once; it commits (autocommit) durably. */
-static int store_step_write(struct store *st, sqlite3_stmt *stmt, struct weft_err *e)
+int store_step_write(struct store *st, sqlite3_stmt *stmt, struct weft_err *e)
 {
     int rc = sqlite3_step(stmt);
     sqlite3_reset(stmt);

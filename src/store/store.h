@@ -11,6 +11,7 @@
 #ifndef WEFT_STORE_H
 #define WEFT_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -146,6 +147,43 @@ int store_ca_node_put(struct store *st, const struct store_ca_node *n, struct we
  */
 int store_ca_node_each(struct store *st, int (*fn)(void *ud, const struct store_ca_node *n),
                        void *ud, struct weft_err *e);
+
+/*
+ * The mesh's replicated records (store_mesh.c; docs/mesh.md). The store
+ * keeps what it is given: which version wins is mesh/'s decision, made
+ * before the write.
+ */
+struct store_mesh_rec {
+    const char *kind;
+    const char *name;
+    uint64_t hlc; /* the writer's HLC stamp (< 2^63) */
+    const char *writer;
+    bool deleted;
+    const void *body;
+    size_t body_len;
+};
+/* History rows kept (the newest); older ones are pruned by store_mesh_put. */
+#define STORE_MESH_HISTORY_MAX 10000
+/**
+ * Durably write n records (each replaces its key's row) and append each to
+ * the history, in one transaction committed with synchronous=FULL: all or
+ * nothing, on disk when this returns 0. Returns 0, or -1 with e set.
+ */
+int store_mesh_put(struct store *st, const struct store_mesh_rec *recs, size_t n, int64_t now_ms,
+                   struct weft_err *e);
+/** Remove a collected tombstone, if the row is still that version (hlc). */
+int store_mesh_remove(struct store *st, const char *kind, const char *name, uint64_t hlc,
+                      struct weft_err *e);
+typedef int (*store_mesh_fn)(void *ud, const struct store_mesh_rec *r);
+/** Every record, by key; fn returning non-zero stops. Returns 0, or -1 with e set. */
+int store_mesh_each(struct store *st, store_mesh_fn fn, void *ud, struct weft_err *e);
+typedef int (*store_mesh_hist_fn)(void *ud, const struct store_mesh_rec *r, int64_t received_ms);
+/**
+ * The history, oldest first, of one key (kind and name), of one kind (name
+ * NULL) or of everything (kind NULL): the newest limit rows of it.
+ */
+int store_mesh_history(struct store *st, const char *kind, const char *name, size_t limit,
+                       store_mesh_hist_fn fn, void *ud, struct weft_err *e);
 
 /** Durably record a one-time token: hash (hex of the secret's SHA-256), what it grants. */
 int store_token_add(struct store *st, const char *hash, const char *node, const char *services,

@@ -405,6 +405,98 @@ static void test_ca_nodes(void **state)
     store_close(st);
 }
 
+struct mesh_seen {
+    char lines[8][160];
+    int n;
+};
+
+static int collect_mesh(void *ud, const struct store_mesh_rec *r)
+{
+    struct mesh_seen *s = ud;
+    if (s->n < 8)
+        snprintf(s->lines[s->n], sizeof(s->lines[0]), "%s/%s@%llu:%s:%d:%.*s", r->kind, r->name,
+                 (unsigned long long)r->hlc, r->writer, r->deleted, (int)r->body_len,
+                 (const char *)r->body);
+    s->n++;
+    return 0;
+}
+
+static int collect_hist(void *ud, const struct store_mesh_rec *r, int64_t received_ms)
+{
+    assert_true(received_ms > 0);
+    return collect_mesh(ud, r);
+}
+
+/* Mesh records: replaced per key, every version in the history (oldest
+ * first, filtered), tombstones removable only at their version, pruning,
+ * and all of it still there after a reopen. */
+static void test_mesh_records(void **state)
+{
+    struct weft_err e = {{0}};
+    struct store *st = store_open(*state, &e);
+    struct mesh_seen seen = {0};
+    assert_non_null(st);
+    const struct store_mesh_rec first[] = {
+        {.kind = "policy", .name = "a", .hlc = 100, .writer = "w1", .body = "x=1", .body_len = 3},
+        {.kind = "policy", .name = "b", .hlc = 101, .writer = "w1", .body = "y=2", .body_len = 3},
+    };
+    assert_int_equal(store_mesh_put(st, first, 2, 1000, &e), 0);
+    const struct store_mesh_rec del = {
+        .kind = "policy", .name = "a", .hlc = 200, .writer = "w2", .deleted = true};
+    assert_int_equal(store_mesh_put(st, &del, 1, 2000, &e), 0);
+    assert_int_equal(store_mesh_each(st, collect_mesh, &seen, &e), 0);
+    assert_int_equal(seen.n, 2);
+    assert_string_equal(seen.lines[0], "policy/a@200:w2:1:");
+    assert_string_equal(seen.lines[1], "policy/b@101:w1:0:y=2");
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_mesh_history(st, "policy", "a", 10, collect_hist, &seen, &e), 0);
+    assert_int_equal(seen.n, 2);
+    assert_string_equal(seen.lines[0], "policy/a@100:w1:0:x=1");
+    assert_string_equal(seen.lines[1], "policy/a@200:w2:1:");
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_mesh_history(st, NULL, NULL, 2, collect_hist, &seen, &e), 0);
+    assert_int_equal(seen.n, 2); /* the newest two, oldest first */
+    assert_string_equal(seen.lines[0], "policy/b@101:w1:0:y=2");
+    /* A tombstone goes only at its own version. */
+    assert_int_equal(store_mesh_remove(st, "policy", "a", 199, &e), 0);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_mesh_each(st, collect_mesh, &seen, &e), 0);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(store_mesh_remove(st, "policy", "a", 200, &e), 0);
+    assert_int_equal(store_mesh_remove(st, "policy", "b", 101, &e), 0); /* live: kept */
+    store_close(st);
+
+    st = store_open(*state, &e);
+    assert_non_null(st);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_mesh_each(st, collect_mesh, &seen, &e), 0);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.lines[0], "policy/b@101:w1:0:y=2");
+    /* The history is pruned to its newest rows. */
+    enum { N = STORE_MESH_HISTORY_MAX + 5 };
+    struct store_mesh_rec *many = calloc(N, sizeof(*many));
+    assert_non_null(many);
+    for (size_t i = 0; i < N; i++)
+        many[i] =
+            (struct store_mesh_rec){.kind = "policy", .name = "c", .hlc = 300 + i, .writer = "w3"};
+    assert_int_equal(store_mesh_put(st, many, N, 3000, &e), 0);
+    free(many);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_mesh_history(st, NULL, NULL, N + 10, collect_hist, &seen, &e), 0);
+    assert_int_equal(seen.n, STORE_MESH_HISTORY_MAX);
+    assert_string_equal(seen.lines[0], "policy/c@305:w3:0:");
+    /* An out-of-range stamp refuses the whole write. */
+    const struct store_mesh_rec bad[] = {
+        {.kind = "policy", .name = "d", .hlc = 1, .writer = "w"},
+        {.kind = "policy", .name = "e", .hlc = UINT64_MAX, .writer = "w"},
+    };
+    assert_int_equal(store_mesh_put(st, bad, 2, 4000, &e), -1);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_mesh_each(st, collect_mesh, &seen, &e), 0);
+    assert_int_equal(seen.n, 2); /* b and c; not d */
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +506,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_debug_writes_sequence, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_gossip_members, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_ca_nodes, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_mesh_records, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_corrupt_refused_untouched, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_unwritable_dir, setup_dir, teardown_dir),
