@@ -16,6 +16,10 @@
  */
 #include "core/jsonv.h"
 
+#include "core/json.h"
+#include "core/sbuf.h"
+
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -770,4 +774,43 @@ const char *jsonv_key_at(const struct jsonv *obj, size_t i)
     if (!obj || obj->type != JSONV_OBJECT || i >= obj->u.c.n)
         return NULL;
     return obj->u.c.keys[i];
+}
+
+void jsonv_write(const struct jsonv *v, struct sbuf *out)
+{
+    switch (jsonv_type(v)) {
+    case JSONV_NULL:
+        sbuf_puts(out, "null");
+        break;
+    case JSONV_BOOL:
+        sbuf_puts(out, v->u.b ? "true" : "false");
+        break;
+    case JSONV_NUMBER:
+        if (v->u.num.has_u)
+            sbuf_printf(out, "%" PRIu64, v->u.num.u);
+        else if (v->u.num.has_i)
+            sbuf_printf(out, "%" PRId64, v->u.num.i);
+        else
+            sbuf_printf(out, "%.17g", v->u.num.d);
+        break;
+    case JSONV_STRING:
+        json_escape(out, v->u.s);
+        break;
+    case JSONV_ARRAY:
+    case JSONV_OBJECT: {
+        bool obj = v->type == JSONV_OBJECT;
+        sbuf_puts(out, obj ? "{" : "[");
+        for (size_t i = 0; i < v->u.c.n; i++) {
+            if (i)
+                sbuf_puts(out, ",");
+            if (obj) {
+                json_escape(out, v->u.c.keys[i]);
+                sbuf_puts(out, ":");
+            }
+            jsonv_write(&v->u.c.items[i], out);
+        }
+        sbuf_puts(out, obj ? "}" : "]");
+        break;
+    }
+    }
 }

@@ -49,6 +49,16 @@ struct jsonv *jsonv_parse(const char *text, size_t len, struct weft_err *e);
 /** Free a tree returned by jsonv_parse(). Accepts NULL. */
 void jsonv_free(struct jsonv *v);
 
+struct sbuf;
+/**
+ * Write v back as compact JSON text, appended to out: object members in
+ * their order, strings escaped as core/json does, integers exactly, other
+ * numbers with 17 significant digits. jsonv_parse() of the text gives an
+ * equal tree. (The control RPC hands a method its body parsed; a module
+ * whose decoder reads text gets it back this way.)
+ */
+void jsonv_write(const struct jsonv *v, struct sbuf *out);
+
 /** Returns v's type; JSONV_NULL also for v == NULL (an absent value). */
 enum jsonv_type jsonv_type(const struct jsonv *v);
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/jsonv.h"
+#include "core/sbuf.h"
 
 /* Parse a NUL-terminated document that must be valid. */
 static struct jsonv *parse_ok(const char *text)
@@ -487,14 +488,61 @@ static void test_large(void **state)
     free(buf);
 }
 
+/* jsonv_write gives text that parses to the same tree, and is compact. */
+static void test_write_round_trip(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {
+        "{}",
+        "[]",
+        "{\"a\":1,\"b\":[true,false,null],\"c\":{\"d\":\"x\\\"y\\n\\u0001\u00e9\"}}",
+        "[18446744073709551615,-9223372036854775808,0.5,1e300,-0.0001]",
+        "{\"h\":281474976710655,\"s\":\"\\ud83d\\ude00\"}",
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        struct weft_err e = {{0}};
+        struct sbuf a, b;
+        sbuf_init(&a);
+        sbuf_init(&b);
+        struct jsonv *v = jsonv_parse(docs[i], strlen(docs[i]), &e);
+        assert_non_null(v);
+        jsonv_write(v, &a);
+        struct jsonv *w = jsonv_parse(a.data, a.len, &e);
+        assert_non_null(w);
+        jsonv_write(w, &b);
+        assert_string_equal(sbuf_str(&a), sbuf_str(&b)); /* a fixed point */
+        assert_null(strchr(sbuf_str(&a), ' '));
+        jsonv_free(v);
+        jsonv_free(w);
+        sbuf_deinit(&a);
+        sbuf_deinit(&b);
+    }
+    struct weft_err e = {{0}};
+    struct sbuf a;
+    sbuf_init(&a);
+    struct jsonv *v = jsonv_parse("{\"k\":[1,\"two\"],\"u\":18446744073709551615}", 40, &e);
+    assert_non_null(v);
+    jsonv_write(v, &a);
+    assert_string_equal(sbuf_str(&a), "{\"k\":[1,\"two\"],\"u\":18446744073709551615}");
+    assert_true(jsonv_uint(jsonv_get(v, "u"), 0) == UINT64_MAX);
+    jsonv_free(v);
+    sbuf_deinit(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scalars),        cmocka_unit_test(test_numbers),
-        cmocka_unit_test(test_long_numbers),   cmocka_unit_test(test_containers),
-        cmocka_unit_test(test_defaults),       cmocka_unit_test(test_string_escapes),
-        cmocka_unit_test(test_invalid),        cmocka_unit_test(test_message),
-        cmocka_unit_test(test_length_not_nul), cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_write_round_trip),
+        cmocka_unit_test(test_scalars),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_long_numbers),
+        cmocka_unit_test(test_containers),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_string_escapes),
+        cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_message),
+        cmocka_unit_test(test_length_not_nul),
+        cmocka_unit_test(test_depth),
         cmocka_unit_test(test_large),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
