@@ -1,7 +1,8 @@
 # Dependencies, all from Debian's packages (tools/deps.sh installs them):
 #   libevent 2.1 (core + extra for evhttp), inih, SQLite, mbedTLS, msgpack-c
 #   (gossip/ only: memberlist's wire format; libmsgpack-dev 4.0 ships the C
-#   library as libmsgpackc).
+#   library as libmsgpackc), llhttp (http/ only; built from Debian's
+#   node-llhttp sources, see below).
 # Each becomes an INTERFACE target weft::<name> with SYSTEM includes.
 #
 # WEFT_STATIC prefers the .a archives. WEFT_MBEDTLS_PREFIX points at an
@@ -134,6 +135,36 @@ endif()
 if(WEFT_TESTS)
   weft_find_dep(cmocka cmocka.h LIBS cmocka)
 endif()
+
+# llhttp (http/ only): Debian 12 ships it as C sources, not as a library:
+# node-llhttp (arch: all) puts llhttp.c, api.c and http.c in
+# /usr/share/llhttp and llhttp.h in /usr/share/include/llhttp. We compile
+# them into weft_llhttp, a third-party static library: our warnings and
+# -Werror stay off for it, the sanitizers still apply. The sources are
+# arch-independent, so the cross builds compile the host's copy for the
+# target (no sysroot package). LLHTTP_STRICT_MODE=1 is set for the library
+# and for everyone who includes the header; no lenient flag is ever set
+# (src/http/http_parse.c does the refusals llhttp 8.1.0 still lets through).
+set(WEFT_LLHTTP_DIR "/usr/share" CACHE PATH
+    "Where node-llhttp put llhttp's C sources (<dir>/llhttp/*.c, <dir>/include/llhttp/llhttp.h)")
+set(_llhttp_src ${WEFT_LLHTTP_DIR}/llhttp/llhttp.c ${WEFT_LLHTTP_DIR}/llhttp/api.c
+                ${WEFT_LLHTTP_DIR}/llhttp/http.c)
+set(_llhttp_inc ${WEFT_LLHTTP_DIR}/include/llhttp)
+foreach(_f ${_llhttp_src} ${_llhttp_inc}/llhttp.h)
+  if(NOT EXISTS ${_f})
+    message(FATAL_ERROR "llhttp: ${_f} not found; run tools/deps.sh (it installs Debian's "
+                        "node-llhttp, llhttp's C sources) or set WEFT_LLHTTP_DIR")
+  endif()
+endforeach()
+add_library(weft_llhttp STATIC ${_llhttp_src})
+add_library(weft::llhttp ALIAS weft_llhttp)
+target_include_directories(weft_llhttp SYSTEM PUBLIC ${_llhttp_inc})
+target_compile_definitions(weft_llhttp PUBLIC LLHTTP_STRICT_MODE=1)
+target_compile_options(weft_llhttp PRIVATE -w)
+file(STRINGS ${_llhttp_inc}/llhttp.h _v REGEX "^#define LLHTTP_VERSION_(MAJOR|MINOR|PATCH) ")
+string(REGEX REPLACE "[^;]*_MAJOR ([0-9]+);[^;]*_MINOR ([0-9]+);[^;]*_PATCH ([0-9]+)" "\\1.\\2.\\3"
+       WEFT_LLHTTP_VERSION "${_v}")
+message(STATUS "weft: llhttp ${WEFT_LLHTTP_VERSION} (sources from ${WEFT_LLHTTP_DIR}/llhttp, strict mode)")
 
 # inih has no version call: read it from the pkg-config file beside the
 # library we link (Debian ships inih.pc with "Version: 55").

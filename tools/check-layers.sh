@@ -15,10 +15,12 @@
 #   store      core
 #   tls        core platform
 #   ctl        core tls          (the control RPC: frames, listener, client)
+#   http       core              (HTTP/1.1 parsing over llhttp, strict)
 #   gossip     core config store tls platform
 #   pki        core config store tls
+#   mesh       core config store http platform (replicated state, objects, services, health)
 #   admin      core config store tls
-#   agent      core config store tls ctl gossip pki admin platform
+#   agent      core config store tls ctl http gossip pki mesh admin platform
 #   cli        everything (so do the files directly in src/, e.g. main.c)
 #
 # Our own headers are included as "module/file.h" (src/ and the repo root
@@ -30,6 +32,7 @@
 #   <msgpack.h>              only gossip/ (memberlist's wire format)
 #   <sqlite3.h>              only store/ (nobody else writes SQL)
 #   <ini.h>                  only config/
+#   <llhttp.h>               only http/ (strict HTTP/1.1 parsing)
 # (cli/ and src/*.c may include everything, these too: `weft version`
 # prints the library versions.)
 # A new src/<dir> fails the check until it gets a line in ALLOW.
@@ -45,10 +48,12 @@ declare -A ALLOW=(
   [store]="core"
   [tls]="core platform"
   [ctl]="core tls"
+  [http]="core"
   [gossip]="core config store tls platform"
   [pki]="core config store tls"
+  [mesh]="core config store http platform"
   [admin]="core config store tls"
-  [agent]="core config store tls ctl gossip pki admin platform"
+  [agent]="core config store tls ctl http gossip pki mesh admin platform"
   [cli]="*"
   [src]="*"
 )
@@ -59,6 +64,7 @@ declare -A OWNER=(
   [msgpack.h]=gossip
   [sqlite3.h]=store
   [ini.h]=config
+  [llhttp.h]=http
 )
 # Made by CMake's configure_file into <build>/generated; leaves, any module.
 GENERATED="weft_version.h"

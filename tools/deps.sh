@@ -5,9 +5,12 @@
 #
 #   (no flag)  host packages for the native build and the whole test suite:
 #              compiler, CMake, Debian 12's libevent 2.1 / inih 55 / SQLite /
-#              mbedTLS 2.28 / msgpack-c 4.0 / cmocka, and the tools the tests call (sqlite3,
+#              mbedTLS 2.28 / msgpack-c 4.0 / cmocka, llhttp 8.1 (node-llhttp: C
+#              sources, arch: all; cmake/Deps.cmake compiles them, the cross
+#              builds too), and the tools the tests call (sqlite3,
 #              curl, python3, ip, tc, iptables (partitions in network
-#              namespaces), ps, systemd-analyze, clang-format);
+#              namespaces), ps, systemd-analyze, clang-format, nginx (health
+#              checks against a real HTTP server));
 #              then Debian 13 (trixie)'s libmbedtls-dev 3.6, unpacked into
 #              <repo>/.deps/mbedtls-3.6-<host arch> (for -DWEFT_MBEDTLS_PREFIX).
 #   --cross    also the arm64/armhf cross compilers (their glibc lands in
@@ -33,14 +36,19 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # Native build + the whole test suite. debian-archive-keyring: verifies the
-# private trixie/bookworm indexes of tools/sysroot.sh.
+# private trixie/bookworm indexes of tools/sysroot.sh. nginx-light: a real
+# HTTP server for the health check tests, which start their own on a free
+# port (where systemd runs, Debian also starts its nginx service on port 80
+# at install: `systemctl disable --now nginx` if you do not want that).
 base_pkgs=(
   build-essential cmake pkg-config
   libevent-dev libinih-dev libsqlite3-dev libmbedtls-dev libcmocka-dev
   libmsgpack-dev
+  node-llhttp
   sqlite3 curl openssl clang-format python3 iproute2 procps iptables
   systemd file
   serf
+  nginx-light
   debian-archive-keyring
 )
 # libc6-dev-*-cross is only a Recommends of the cross gcc, and we install
