@@ -32,12 +32,19 @@ void config_errs_init(struct config_errs *errs)
     memset(errs, 0, sizeof(*errs));
 }
 
+void config_errs_set_limit(struct config_errs *errs, size_t limit)
+{
+    errs->limit = limit;
+}
+
 void config_errs_deinit(struct config_errs *errs)
 {
+    size_t limit = errs->limit;
     for (size_t i = 0; i < errs->n; i++)
         free(errs->lines[i]);
     free(errs->lines);
     config_errs_init(errs);
+    errs->limit = limit;
 }
 
 int config_errs_add(struct config_errs *errs, const char *fmt, ...)
@@ -48,6 +55,10 @@ int config_errs_add(struct config_errs *errs, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return -1;
+    if (errs->limit && errs->n >= errs->limit) {
+        errs->dropped++;
+        return 0;
+    }
     if (errs->n == errs->cap) {
         size_t cap = errs->cap ? errs->cap * 2 : 8;
         char **lines = realloc(errs->lines, cap * sizeof(*lines));
@@ -72,6 +83,9 @@ void config_errs_format(const struct config_errs *errs, struct sbuf *out)
         sbuf_puts(out, errs->lines[i]);
         sbuf_puts(out, "\n");
     }
+    if (errs->dropped)
+        sbuf_printf(out, "(%zu more error%s not shown)\n", errs->dropped,
+                    errs->dropped == 1 ? "" : "s");
 }
 
 void config_free(struct weft_config *cfg)
@@ -80,6 +94,7 @@ void config_free(struct weft_config *cfg)
         return;
     for (size_t i = 0; i < config_keys_count; i++)
         config_value_free(&config_keys[i], config_field(cfg, &config_keys[i]));
+    config_lists_free(cfg);
     free(cfg->source);
     free(cfg);
 }
@@ -103,6 +118,7 @@ struct weft_config *config_parse_string(const char *name, const char *text,
     config_parse_run(&p);
     config_parse_defaults(&p);
     config_resolve(&p);
+    config_parse_deinit(&p);
     if (p.nerr > 0) {
         config_free(cfg);
         return NULL;
@@ -115,8 +131,7 @@ struct weft_config *config_load_default(struct config_errs *errs)
     return config_parse_string("<default>", "", errs);
 }
 
-/* Read a whole file into `text`. Returns 0, or -1 with an error in errs. */
-static int read_file(const char *path, struct sbuf *text, struct config_errs *errs)
+int config_read_text(const char *path, size_t max, struct sbuf *text, struct config_errs *errs)
 {
     char chunk[4096];
     size_t n;
@@ -126,13 +141,13 @@ static int read_file(const char *path, struct sbuf *text, struct config_errs *er
         config_errs_add(errs, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && text->len <= CONFIG_FILE_MAX)
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && text->len <= max)
         sbuf_append(text, chunk, n);
     if (ferror(f)) {
         config_errs_add(errs, "%s: cannot read: %s", path, strerror(errno));
         rc = -1;
-    } else if (text->len > CONFIG_FILE_MAX) {
-        config_errs_add(errs, "%s: too large (more than %d bytes)", path, CONFIG_FILE_MAX);
+    } else if (text->len > max) {
+        config_errs_add(errs, "%s: too large (more than %zu bytes)", path, max);
         rc = -1;
     } else if (text->oom) {
         config_errs_add(errs, "%s: out of memory", path);
@@ -156,7 +171,7 @@ struct weft_config *config_load_file(const char *path, struct config_errs *errs)
     struct sbuf text;
     struct weft_config *cfg = NULL;
     sbuf_init(&text);
-    if (read_file(path, &text, errs) == 0)
+    if (config_read_text(path, CONFIG_FILE_MAX, &text, errs) == 0)
         cfg = config_parse_string(path, sbuf_str(&text), errs);
     sbuf_deinit(&text);
     return cfg;

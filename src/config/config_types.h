@@ -7,6 +7,7 @@
 #define WEFT_CONFIG_TYPES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/log.h"
@@ -55,9 +56,9 @@ struct config_gossip {
 
 /* [identity]: where the node's certificates come from (docs/identity.md). */
 struct config_identity {
-    char *bundle;          /* enrollment bundle dir (weft ca issue); NULL = no identity */
-    char *ca;              /* host:port of the CA node's control listener; NULL = no renewal */
-    char *token;           /* one-time enrollment token (weft ca token); NULL = none */
+    char *bundle;              /* enrollment bundle dir (weft ca issue); NULL = no identity */
+    char *ca;                  /* host:port of the CA node's control listener; NULL = no renewal */
+    char *token;               /* one-time enrollment token (weft ca token); NULL = none */
     int64_t start_wait_ms;     /* renewal at start waits at most this before READY; default 20s */
     int64_t check_interval_ms; /* check-in with the CA (bundle, signer); default 1h */
 };
@@ -78,9 +79,44 @@ struct config_ca {
     int64_t svc_ttl_ms;  /* service certificates issued online; default 24h */
 };
 
+/* [mesh]: the replicated control plane (docs/mesh.md). */
+struct config_mesh {
+    char *writers; /* node names or node SPIFFE IDs, comma-separated; NULL = every node */
+};
+
 /* [debug]: test-only knobs, honoured only with [admin] debug = true. */
 struct config_debug {
     int64_t clock_offset_ms; /* added to weft's wall clock for certificates; default 0 */
+};
+
+/*
+ * The items of one kind of [KIND NAME] section (schema.h), in file order:
+ * `items` is an array of n of the kind's struct (config_service for
+ * [service NAME]), heap, owned by the config; NULL when n is 0.
+ */
+struct config_list {
+    void *items;
+    size_t n;
+};
+
+/* [service NAME]: a local service this node offers; at most this many. */
+#define CONFIG_SERVICES_MAX 64
+
+enum config_svc_protocol { CONFIG_SVC_TCP, CONFIG_SVC_HTTP };
+enum config_svc_check { CONFIG_CHECK_NONE, CONFIG_CHECK_TCP, CONFIG_CHECK_HTTP };
+
+struct config_service {
+    char *name;                        /* from the header: the config name rule */
+    char *address;                     /* IP literal; default 127.0.0.1 */
+    int32_t port;                      /* required, 1-65535 */
+    enum config_svc_protocol protocol; /* default tcp */
+    enum config_svc_check check;       /* default tcp */
+    char *check_path;                  /* check = http: default "/"; NULL otherwise */
+    int64_t check_interval_ms;         /* default 10s */
+    int64_t check_timeout_ms;          /* default 2s, below the interval */
+    int32_t healthy_threshold;         /* passes in a row to turn healthy; default 2 */
+    int32_t unhealthy_threshold;       /* failures in a row to turn unhealthy; default 3 */
+    char *tags;                        /* "word, k=v"; NULL = none */
 };
 
 struct weft_config {
@@ -92,7 +128,9 @@ struct weft_config {
     struct config_identity identity;
     struct config_control control;
     struct config_ca ca;
+    struct config_mesh mesh;
     struct config_debug debug;
+    struct config_list services; /* struct config_service[], [service NAME] sections */
 };
 
 #endif

@@ -1,37 +1,26 @@
 /*
- * parse: INI text into struct weft_config, through Debian's prebuilt inih.
+ * parse: INI text into struct weft_config.
  *
- * Debian 12 ships libinih 55 built with its defaults: the handler is not told
- * the line number, lines are read into a 200-byte buffer and a longer line is
- * silently split (its tail parsed as a line of its own), and ini_parse*()
- * only returns the line of the first error. So weft feeds inih through its
- * own ini_reader (config_reader below), which sees every physical line first:
+ * The lines come from config/inifile.c (the one INI reader: line numbers,
+ * long lines, syntax errors, over Debian's prebuilt inih); this file gives
+ * them meaning. A header names either a fixed section ([node], [log], ...)
+ * or a kind of named section and its item ([service web]); a key is looked
+ * up in the section's rows and parsed into its field, its line remembered
+ * for later checks.
  *
- *   text --> config_reader --(one clean line)--> inih --> config_handler
- *              |  counts lines (p->line)                    | p->line is
- *              |  refuses over-long lines                   | the line of
- *              |  checks [section] headers                  | this key
- *              |  catches lines inih would reject           |
- *              v                                            v
- *            errors "FILE:LINE: ..."                 errors "FILE:LINE: sec.key: ..."
- *
- * The reader hands inih exactly one buffer per physical line, so inih's own
- * count never drifts from ours. A line it must not see (too long, broken,
- * or a comment) goes to inih as an empty line: reported once, here, and
- * never split into a second bogus line. Leading blanks are dropped before
- * inih sees a line, which turns off inih's multi-line values (an indented
- * "key = value" would otherwise become part of the previous key's value).
- *
- * Keys inside an unknown section are not reported one by one: the section
- * header already carries the error.
+ * Keys inside an unknown, refused or repeated named section are not
+ * reported one by one: the section header already carries the error. A
+ * repeated fixed section keeps its keys (they are checked, and reported as
+ * duplicates).
  */
 #include "config/parse.h"
 
-#include <ctype.h>
-#include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "config/inifile.h"
 
 /* Longest message part: a quoted value is at most one line (< 200 bytes). */
 #define MSG_MAX 1024
@@ -73,14 +62,6 @@ void config_error_section(struct config_parse *p, int line, const char *section,
     va_end(ap);
 }
 
-void config_error_syntax(struct config_parse *p, int line, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    error_prefixed(p, line, "syntax error", fmt, ap);
-    va_end(ap);
-}
-
 static void error_line(struct config_parse *p, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -92,158 +73,121 @@ static void error_line(struct config_parse *p, int line, const char *fmt, ...)
     va_end(ap);
 }
 
+void config_error_item(struct config_parse *p, int line, const struct config_kind *kd,
+                       const void *item, const struct config_key *k, const char *fmt, ...)
+{
+    char what[160], q[96];
+    va_list ap;
+    snprintf(what, sizeof(what), "[%s %s]%s%s", kd->name,
+             config_quote(config_item_name(kd, item), q, sizeof(q)), k ? " " : "",
+             k ? k->name : "");
+    va_start(ap, fmt);
+    error_prefixed(p, line, what, fmt, ap);
+    va_end(ap);
+}
+
 void config_parse_init(struct config_parse *p, const char *file, const char *text,
                        struct weft_config *cfg, struct config_errs *errs)
 {
     memset(p, 0, sizeof(*p));
     p->file = file;
-    p->pos = text;
+    p->text = text;
     p->section = -1;
+    p->kind = -1;
     p->cfg = cfg;
     p->errs = errs;
 }
 
-/*
- * inih's find_chars_or_comment(): the first of `chars`, or of an inline
- * comment (';' after a blank), within s[0..len). Returns its index, or len.
- */
-static size_t find_chars_or_comment(const char *s, size_t len, const char *chars)
+void config_parse_deinit(struct config_parse *p)
 {
-    bool was_space = false;
-    size_t i = 0;
-    for (; i < len; i++) {
-        if (strchr(chars, s[i]) || (was_space && s[i] == ';'))
-            break;
-        was_space = isspace((unsigned char)s[i]);
+    for (size_t i = 0; i < CONFIG_KINDS_MAX; i++) {
+        free(p->item_lines[i]);
+        p->item_lines[i] = NULL;
     }
-    return i;
 }
 
-static void trim(const char **s, size_t *len)
+/* "[KIND NAME]": a new item of kind kd. Returns what inifile should do. */
+static int named_section(struct config_parse *p, int line, int kind, const char *name)
 {
-    while (*len && isspace((unsigned char)**s)) {
-        (*s)++;
-        (*len)--;
+    const struct config_kind *kd = &config_kinds[kind];
+    struct config_list *l = config_kind_list(p->cfg, kd);
+    struct weft_err e;
+    char q[96];
+    err_clear(&e);
+    if (config_name_check(name, &e) != 0) {
+        error_line(p, line, "[%s %s]: %s", kd->name, config_quote(name, q, sizeof(q)), e.msg);
+        return CONFIG_INI_SKIP;
     }
-    while (*len && isspace((unsigned char)(*s)[*len - 1]))
-        (*len)--;
+    const void *dup = l->n ? config_list_find(kd, l, name) : NULL;
+    if (dup) {
+        size_t j = (size_t)((const char *)dup - (const char *)l->items) / kd->item_size;
+        error_line(p, line, "[%s %s]: duplicate section (first at line %d)", kd->name, name,
+                   p->item_lines[kind][j].section_line);
+        return CONFIG_INI_SKIP;
+    }
+    if (l->n >= kd->max) {
+        error_line(p, line, "[%s %s]: more than %zu %s", kd->name, name, kd->max, kd->plural);
+        return CONFIG_INI_SKIP;
+    }
+    if (!l->items) {
+        l->items = calloc(kd->max, kd->item_size);
+        p->item_lines[kind] = calloc(kd->max, sizeof(struct config_item_lines));
+        if (!l->items || !p->item_lines[kind]) {
+            error_line(p, 0, "out of memory");
+            return CONFIG_INI_STOP;
+        }
+    }
+    void *item = config_kind_item(kd, l, l->n);
+    char **iname = (char **)((char *)item + kd->name_offset);
+    if (!(*iname = strdup(name))) {
+        error_line(p, 0, "out of memory");
+        return CONFIG_INI_STOP;
+    }
+    p->item_lines[kind][l->n].section_line = line;
+    p->item = l->n++;
+    p->kind = kind;
+    return CONFIG_INI_KEYS;
 }
 
-/* A "[section]" line (s starts with '['). Returns what inih gets. */
-static const char *read_section(struct config_parse *p, const char *s, size_t len, char *str,
-                                size_t cap)
+/* The inifile section callback. */
+static int on_section(void *arg, int line, const char *name)
 {
-    size_t end = find_chars_or_comment(s + 1, len - 1, "]") + 1;
-    if (end >= len || s[end] != ']') {
-        config_error_syntax(p, p->line, "missing ']' in section header");
-        p->section = -1;
-        p->skip_keys = true;
-        return "\n";
+    struct config_parse *p = arg;
+    char q[96];
+    const char *blank = strpbrk(name, " \t");
+    p->section = -1;
+    p->kind = -1;
+    if (blank) {
+        char kind_name[64];
+        size_t kl = (size_t)(blank - name);
+        const char *item = blank + strspn(blank, " \t");
+        snprintf(kind_name, sizeof(kind_name), "%.*s", (int)kl, name);
+        int kind = config_schema_kind(kind_name);
+        if (kind >= 0)
+            return named_section(p, line, kind, item);
+        if (config_schema_section(kind_name) >= 0) {
+            error_line(p, line, "[%s]: [%s] takes no name", config_quote(name, q, sizeof(q)),
+                       kind_name);
+            return CONFIG_INI_SKIP;
+        }
+        config_error_section(p, line, config_quote(name, q, sizeof(q)), "unknown section");
+        return CONFIG_INI_SKIP;
     }
-    const char *name = s + 1, *rest = s + end + 1;
-    size_t name_len = end - 1, rest_len = len - end - 1;
-    trim(&name, &name_len);
-    trim(&rest, &rest_len);
-    if (rest_len && rest[0] != ';')
-        config_error_syntax(p, p->line, "unexpected '%.*s' after ']'", (int)rest_len, rest);
-    if (name_len == 0) {
-        config_error_syntax(p, p->line, "empty section name");
-        p->section = -1;
-        p->skip_keys = true;
-        return "\n";
-    }
-
-    char buf[128];
-    if (name_len >= sizeof(buf))
-        name_len = sizeof(buf) - 1;
-    memcpy(buf, name, name_len);
-    buf[name_len] = '\0';
-    int idx = config_schema_section(buf);
+    int idx = config_schema_section(name);
     if (idx < 0) {
-        config_error_section(p, p->line, buf, "unknown section");
-        p->section = -1;
-        p->skip_keys = true;
-        return "\n";
+        if (config_schema_kind(name) >= 0)
+            config_error_section(p, line, name, "needs a name: [%s NAME]", name);
+        else
+            config_error_section(p, line, config_quote(name, q, sizeof(q)), "unknown section");
+        return CONFIG_INI_SKIP;
     }
     if (p->section_line[idx])
-        config_error_section(p, p->line, buf, "duplicate section (first at line %d)",
+        config_error_section(p, line, name, "duplicate section (first at line %d)",
                              p->section_line[idx]);
     else
-        p->section_line[idx] = p->line;
+        p->section_line[idx] = line;
     p->section = idx;
-    p->skip_keys = false;
-    snprintf(str, cap, "[%s]\n", buf);
-    return str;
-}
-
-/* A "key = value" line (not blank, not a comment, not a section). */
-static const char *read_key(struct config_parse *p, const char *s, size_t len, char *str,
-                            size_t cap)
-{
-    size_t sep = find_chars_or_comment(s, len, "=:");
-    if (sep == len || (s[sep] != '=' && s[sep] != ':')) {
-        size_t shown = find_chars_or_comment(s, len, "");
-        const char *t = s;
-        trim(&t, &shown);
-        config_error_syntax(p, p->line, "'%.*s' is not 'key = value', '[section]' or a comment",
-                            (int)(shown > 60 ? 60 : shown), t);
-        return "\n";
-    }
-    const char *name = s;
-    size_t name_len = sep;
-    trim(&name, &name_len);
-    if (name_len == 0) {
-        config_error_syntax(p, p->line, "missing key name before '%c'", s[sep]);
-        return "\n";
-    }
-    snprintf(str, cap, "%.*s\n", (int)len, s);
-    return str;
-}
-
-/*
- * The ini_reader: fgets() semantics over p->pos, one physical line per call.
- * str has num bytes; a line inih can take whole has at most num - 3 bytes
- * (room for "\r\n" and the NUL, as ini.h says of INI_MAX_LINE).
- */
-static char *config_reader(char *str, int num, void *stream)
-{
-    struct config_parse *p = stream;
-    if (!*p->pos || num < 4)
-        return NULL;
-    const char *s = p->pos;
-    const char *nl = strchr(s, '\n');
-    size_t len = nl ? (size_t)(nl - s) : strlen(s);
-    size_t max = (size_t)num - 3;
-    const char *out;
-    p->pos = s + len + (nl ? 1 : 0);
-    p->line++;
-    if (len && s[len - 1] == '\r')
-        len--;
-    if (p->line == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
-        s += 3; /* UTF-8 byte order mark */
-        len -= 3;
-    }
-
-    if (len > max) {
-        error_line(p, p->line, "line too long (max %zu bytes)", max);
-        trim(&s, &len);
-        if (len && s[0] == '[') { /* a header we cannot read: its keys are lost too */
-            p->section = -1;
-            p->skip_keys = true;
-        }
-        out = "\n";
-    } else {
-        trim(&s, &len);
-        if (len == 0 || s[0] == ';' || s[0] == '#')
-            out = "\n";
-        else if (s[0] == '[')
-            out = read_section(p, s, len, str, (size_t)num);
-        else
-            out = read_key(p, s, len, str, (size_t)num);
-    }
-    if (out != str)
-        snprintf(str, (size_t)num, "%s", out);
-    return str;
+    return CONFIG_INI_KEYS;
 }
 
 /* Sections (other than `section`) that have a key called `name`, for hints. */
@@ -256,70 +200,124 @@ static void other_sections(const char *section, const char *name, char *buf, siz
         if (strcmp(k->name, name) == 0 && strcmp(k->section, section) != 0)
             n += (size_t)snprintf(buf + n, cap - n, "%s[%s]", n ? ", " : "", k->section);
     }
+    for (size_t i = 0; i < config_kinds_count && n < cap; i++) {
+        const struct config_kind *kd = &config_kinds[i];
+        if (strcmp(kd->name, section) != 0 && config_kind_key(kd, name))
+            n += (size_t)snprintf(buf + n, cap - n, "%s[%s NAME]", n ? ", " : "", kd->name);
+    }
 }
 
-/* The ini_handler: one "key = value" in the current section, line p->line. */
-static int config_handler(void *user, const char *section, const char *name, const char *value)
+/* Parse one value into its field; the shared part of both kinds of section. */
+static bool set_value(const struct config_key *k, const char *value, void *field,
+                      struct weft_err *e)
 {
-    struct config_parse *p = user;
-    (void)section; /* p->section is ours, from the reader: same, but never truncated */
-    if (p->skip_keys)
-        return 1;
-    if (p->section < 0) {
-        config_error_syntax(p, p->line, "'%s' comes before any [section]", name);
-        return 1;
-    }
-    const char *sec = config_sections[p->section].name;
-    const struct config_key *k = config_schema_key(sec, name);
-    if (!k) {
-        char where[128], what[128];
-        other_sections(sec, name, where, sizeof(where));
-        snprintf(what, sizeof(what), "%s.%s", sec, name);
-        if (*where)
-            error_line(p, p->line, "%s: unknown key (there is one in %s)", what, where);
-        else
-            error_line(p, p->line, "%s: unknown key", what);
-        return 1;
-    }
-    size_t idx = config_schema_index(k);
-    if (p->key_line[idx]) {
-        config_error_key(p, p->line, k, "duplicate key (first set at line %d)", p->key_line[idx]);
-        return 1;
-    }
-    p->key_line[idx] = p->line;
-
-    struct weft_err e;
-    err_clear(&e);
-    if (config_value_parse(k, value, config_field(p->cfg, k), &e) != 0) {
-        p->key_bad[idx] = true;
-        config_error_key(p, p->line, k, "%s%s", e.msg,
-                         strchr(value, ';') ? " (a comment needs a blank before ';')" : "");
-    }
-    return 1;
-}
-
-/* True if an error for this line was already recorded. */
-static bool line_reported(const struct config_parse *p, int line)
-{
-    char prefix[64];
-    int n = snprintf(prefix, sizeof(prefix), "%s:%d:", p->file, line);
-    if (n < 0 || (size_t)n >= sizeof(prefix))
-        return p->nerr > 0;
-    for (size_t i = 0; i < p->errs->n; i++) {
-        if (strncmp(p->errs->lines[i], prefix, (size_t)n) == 0)
-            return true;
+    err_clear(e);
+    if (config_value_parse(k, value, field, e) == 0)
+        return true;
+    if (strchr(value, ';')) {
+        size_t n = strlen(e->msg);
+        snprintf(e->msg + n, sizeof(e->msg) - n, " (a comment needs a blank before ';')");
     }
     return false;
 }
 
+/* A key of the current [KIND NAME] section. */
+static int named_key(struct config_parse *p, int line, const char *name, const char *value)
+{
+    const struct config_kind *kd = &config_kinds[p->kind];
+    void *item = config_kind_item(kd, config_kind_list(p->cfg, kd), p->item);
+    struct config_item_lines *il = &p->item_lines[p->kind][p->item];
+    const struct config_key *k = config_kind_key(kd, name);
+    struct weft_err e;
+    char q[96], where[128];
+    if (!k) {
+        other_sections(kd->name, name, where, sizeof(where));
+        error_line(p, line, "[%s %s] %s: unknown key%s%s%s", kd->name, config_item_name(kd, item),
+                   config_quote(name, q, sizeof(q)), *where ? " (there is one in " : "", where,
+                   *where ? ")" : "");
+        return 0;
+    }
+    size_t idx = (size_t)(k - kd->keys);
+    if (il->key_line[idx]) {
+        config_error_item(p, line, kd, item, k, "duplicate key (first set at line %d)",
+                          il->key_line[idx]);
+        return 0;
+    }
+    il->key_line[idx] = line;
+    if (!set_value(k, value, config_item_field(item, k), &e)) {
+        il->key_bad[idx] = true;
+        config_error_item(p, line, kd, item, k, "%s", e.msg);
+    }
+    return 0;
+}
+
+/* The inifile key callback: one "key = value" of the current section. */
+static int on_key(void *arg, int line, const char *name, const char *value)
+{
+    struct config_parse *p = arg;
+    if (p->kind >= 0)
+        return named_key(p, line, name, value);
+    if (p->section < 0)
+        return 0; /* cannot happen: inifile drops keys of refused sections */
+    const char *sec = config_sections[p->section].name;
+    const struct config_key *k = config_schema_key(sec, name);
+    if (!k) {
+        char where[128], what[128], q[96];
+        other_sections(sec, name, where, sizeof(where));
+        snprintf(what, sizeof(what), "%s.%s", sec, config_quote(name, q, sizeof(q)));
+        if (*where)
+            error_line(p, line, "%s: unknown key (there is one in %s)", what, where);
+        else
+            error_line(p, line, "%s: unknown key", what);
+        return 0;
+    }
+    size_t idx = config_schema_index(k);
+    if (p->key_line[idx]) {
+        config_error_key(p, line, k, "duplicate key (first set at line %d)", p->key_line[idx]);
+        return 0;
+    }
+    p->key_line[idx] = line;
+
+    struct weft_err e;
+    if (!set_value(k, value, config_field(p->cfg, k), &e)) {
+        p->key_bad[idx] = true;
+        config_error_key(p, line, k, "%s", e.msg);
+    }
+    return 0;
+}
+
 void config_parse_run(struct config_parse *p)
 {
-    int rc = ini_parse_stream(config_reader, p, config_handler, p);
-    if (rc == -2) {
-        error_line(p, 0, "out of memory");
-    } else if (rc > 0 && !line_reported(p, rc)) {
-        /* Cannot happen while the reader mirrors inih's rules; never lose it. */
-        config_error_syntax(p, rc, "line refused by the INI parser");
+    static const struct config_ini_handlers h = {on_section, on_key};
+    p->nerr += config_inifile_read(p->file, p->text, &h, p, p->errs);
+}
+
+/* Defaults and required keys of every [KIND NAME] section. */
+static void named_defaults(struct config_parse *p)
+{
+    for (size_t i = 0; i < config_kinds_count; i++) {
+        const struct config_kind *kd = &config_kinds[i];
+        struct config_list *l = config_kind_list(p->cfg, kd);
+        for (size_t j = 0; j < l->n; j++) {
+            void *item = config_kind_item(kd, l, j);
+            struct config_item_lines *il = &p->item_lines[i][j];
+            for (size_t k = 0; k < kd->nkeys; k++) {
+                const struct config_key *row = &kd->keys[k];
+                struct weft_err e;
+                if (il->key_line[k])
+                    continue;
+                if (row->flags & CONFIG_KEY_REQUIRED) {
+                    il->key_bad[k] = true;
+                    config_error_item(p, il->section_line, kd, item, row, "missing (required)");
+                    continue;
+                }
+                err_clear(&e);
+                if (config_value_parse(row, row->def, config_item_field(item, row), &e) != 0) {
+                    il->key_bad[k] = true; /* a bug in the table; test_config catches it */
+                    config_error_item(p, 0, kd, item, row, "bad default '%s': %s", row->def, e.msg);
+                }
+            }
+        }
     }
 }
 
@@ -336,4 +334,5 @@ void config_parse_defaults(struct config_parse *p)
             config_error_key(p, 0, k, "bad default '%s': %s", k->def, e.msg);
         }
     }
+    named_defaults(p);
 }

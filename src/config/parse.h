@@ -3,8 +3,9 @@
  * config.c (defaults) and validate.c (computed values, cross-key checks).
  * Private to config/.
  *
- * The state remembers the physical line of every key it set, so that checks
- * made after the whole file is read can still point at a line.
+ * The state remembers the physical line of every key it set (and of every
+ * key of every [KIND NAME] section), so that checks made after the whole
+ * file is read can still point at a line. Lines come from config/inifile.c.
  */
 #ifndef WEFT_CONFIG_PARSE_H
 #define WEFT_CONFIG_PARSE_H
@@ -14,26 +15,41 @@
 #include "config/config.h"
 #include "config/schema.h"
 
+/* Where the keys of one [KIND NAME] section were set, for later checks. */
+struct config_item_lines {
+    int section_line;                   /* its header */
+    int key_line[CONFIG_KIND_KEYS_MAX]; /* by the kind's key index; 0 = not in the file */
+    bool key_bad[CONFIG_KIND_KEYS_MAX]; /* the key's value was refused */
+};
+
 struct config_parse {
     const char *file;                      /* name used in errors */
-    const char *pos;                       /* next unread byte of the text */
-    int line;                              /* physical line last handed to inih, 1-based */
-    int section;                           /* current section index, -1 before the first */
-    bool skip_keys;                        /* in an unknown or broken section: ignore its keys */
+    const char *text;                      /* the whole text (NUL-terminated) */
+    int section;                           /* current fixed section index, -1 = none */
+    int kind;                              /* current [KIND NAME] kind index, -1 = none */
+    size_t item;                           /* with kind >= 0: the item in its list */
     int section_line[CONFIG_SECTIONS_MAX]; /* where each section opened; 0 = not yet */
-    int key_line[CONFIG_KEYS_MAX];         /* where each key was set; 0 = not in file */
-    bool key_bad[CONFIG_KEYS_MAX];         /* the key's value was refused */
-    unsigned nerr;                         /* errors reported (even if recording one failed) */
-    struct weft_config *cfg;               /* filled in place */
-    struct config_errs *errs;              /* where errors go */
+    /* Per kind, `max` entries (heap, allocated with the kind's first item). */
+    struct config_item_lines *item_lines[CONFIG_KINDS_MAX];
+    int key_line[CONFIG_KEYS_MAX]; /* where each key was set; 0 = not in file */
+    bool key_bad[CONFIG_KEYS_MAX]; /* the key's value was refused */
+    unsigned nerr;                 /* errors reported (even if recording one failed) */
+    struct weft_config *cfg;       /* filled in place */
+    struct config_errs *errs;      /* where errors go */
 };
 
 /** Prepare to parse NUL-terminated `text` into cfg. Cannot fail. */
 void config_parse_init(struct config_parse *p, const char *file, const char *text,
                        struct weft_config *cfg, struct config_errs *errs);
+/** Release what the parse allocated (not cfg). Safe after init alone. */
+void config_parse_deinit(struct config_parse *p);
 /** Read every line, setting the keys found; errors are collected in p. */
 void config_parse_run(struct config_parse *p);
-/** Give every key not in the file its default from the table. */
+/**
+ * Give every key not in the file its default from the table, in the fixed
+ * sections and in every [KIND NAME] section (where a required key that is
+ * missing is an error on the section's line).
+ */
 void config_parse_defaults(struct config_parse *p);
 /**
  * Fill computed values (node.name from the host name, admin.socket under
@@ -48,15 +64,12 @@ void config_resolve(struct config_parse *p);
 /** "FILE:LINE: section.key: message" */
 void config_error_key(struct config_parse *p, int line, const struct config_key *k, const char *fmt,
                       ...) __attribute__((format(printf, 4, 5)));
+/** "FILE:LINE: [KIND NAME] key: message", or "[KIND NAME]: message" when k is NULL. */
+void config_error_item(struct config_parse *p, int line, const struct config_kind *kd,
+                       const void *item, const struct config_key *k, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 /** "FILE:LINE: [section]: message" */
 void config_error_section(struct config_parse *p, int line, const char *section, const char *fmt,
                           ...) __attribute__((format(printf, 4, 5)));
-/** "FILE:LINE: syntax error: message" */
-void config_error_syntax(struct config_parse *p, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/** Append one formatted line to errs (config.c). Returns 0, or -1 on OOM. */
-int config_errs_add(struct config_errs *errs, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -9,6 +9,9 @@
  * Reloadable keys are those the agent can apply without rebuilding anything:
  * today only [log]. Everything that names a file, a socket or the node's
  * identity needs a restart.
+ *
+ * After the fixed sections come the kinds of [KIND NAME] section
+ * (config_kinds[], schema.h): [service NAME] today.
  */
 #include "config/schema.h"
 
@@ -90,6 +93,7 @@ const struct config_section config_sections[] = {
     {"identity", "the node's certificates: an enrollment bundle, kept in the store"},
     {"control", "the control RPC listener (mTLS) other nodes call (off by default)"},
     {"ca", "the online CA: only on the node that holds the CA key"},
+    {"mesh", "the replicated control plane: who may change the mesh's config"},
     {"debug", "test-only knobs, honoured only with [admin] debug = true"},
 };
 const size_t config_sections_count = sizeof(config_sections) / sizeof(config_sections[0]);
@@ -490,6 +494,18 @@ const struct config_key config_keys[] = {
      .max = INT64_C(366) * 86400000,
      .doc = "lifetime of service certificates this CA issues online"},
 
+    /* [mesh] */
+    {.section = "mesh",
+     .name = "writers",
+     .type = CONFIG_T_STRING,
+     .def = "",
+     .def_doc = "every node of the trust domain",
+     FIELD(mesh.writers),
+     .check = config_check_mesh_writers,
+     .flags = CONFIG_KEY_OPTIONAL | CONFIG_KEY_RELOAD,
+     .doc = "node names or node SPIFFE IDs (spiffe://TD/node/NAME), comma-separated, that may "
+            "originate changes to the mesh's config"},
+
     /* [debug] */
     {.section = "debug",
      .name = "clock_offset",
@@ -504,6 +520,179 @@ const struct config_key config_keys[] = {
 const size_t config_keys_count = sizeof(config_keys) / sizeof(config_keys[0]);
 _Static_assert(sizeof(config_keys) / sizeof(config_keys[0]) <= CONFIG_KEYS_MAX,
                "raise CONFIG_KEYS_MAX");
+
+/* ---- [KIND NAME] sections -------------------------------------------- */
+
+_Static_assert(sizeof(enum config_svc_protocol) == sizeof(int), "enum config_svc_protocol size");
+_Static_assert(sizeof(enum config_svc_check) == sizeof(int), "enum config_svc_check size");
+
+static const char *const protocol_names[] = {"tcp", "http"};
+_Static_assert(CONFIG_SVC_TCP == 0 && CONFIG_SVC_HTTP == 1, "protocol_names[] order");
+
+static const char *protocol_name(int v)
+{
+    return v >= 0 && v < 2 ? protocol_names[v] : "?";
+}
+
+static int protocol_parse(const char *s, int *out)
+{
+    for (int i = 0; i < 2; i++) {
+        if (strcmp(s, protocol_names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static const struct config_enum protocol_enum = {2, protocol_name, protocol_parse};
+
+static const char *const check_names[] = {"none", "tcp", "http"};
+_Static_assert(CONFIG_CHECK_NONE == 0 && CONFIG_CHECK_TCP == 1 && CONFIG_CHECK_HTTP == 2,
+               "check_names[] order");
+
+static const char *check_name(int v)
+{
+    return v >= 0 && v < 3 ? check_names[v] : "?";
+}
+
+static int check_parse(const char *s, int *out)
+{
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(s, check_names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static const struct config_enum check_enum = {3, check_name, check_parse};
+
+#define SVC_FIELD(m)                                                                               \
+    .offset = offsetof(struct config_service, m), .size = sizeof(((struct config_service *)0)->m)
+
+/* [service NAME]: every key is reloadable (the kind is). */
+static const struct config_key service_keys[] = {
+    {.section = "service",
+     .name = "address",
+     .type = CONFIG_T_STRING,
+     .def = "127.0.0.1",
+     SVC_FIELD(address),
+     .check = config_check_ip,
+     .doc = "IP address the service listens on (the proxy and the health check connect to it)"},
+    {.section = "service",
+     .name = "port",
+     .type = CONFIG_T_INT,
+     .def = "",
+     .def_doc = "none (required)",
+     SVC_FIELD(port),
+     .min = 1,
+     .max = 65535,
+     .flags = CONFIG_KEY_REQUIRED,
+     .doc = "TCP port the service listens on, 1-65535 (required)"},
+    {.section = "service",
+     .name = "protocol",
+     .type = CONFIG_T_ENUM,
+     .def = "tcp",
+     SVC_FIELD(protocol),
+     .choices = &protocol_enum,
+     .doc = "what the service speaks: tcp or http"},
+    {.section = "service",
+     .name = "check",
+     .type = CONFIG_T_ENUM,
+     .def = "tcp",
+     SVC_FIELD(check),
+     .choices = &check_enum,
+     .doc = "health check: none, tcp (connect) or http (GET check_path, 2xx/3xx is healthy)"},
+    {.section = "service",
+     .name = "check_path",
+     .type = CONFIG_T_STRING,
+     .def = "",
+     .def_doc = "/ (with check = http)",
+     SVC_FIELD(check_path),
+     .check = config_check_http_path,
+     .flags = CONFIG_KEY_OPTIONAL,
+     .doc = "path of the http check: starts with /, printable, no blanks; only with check = http"},
+    {.section = "service",
+     .name = "check_interval",
+     .type = CONFIG_T_DURATION,
+     .def = "10s",
+     SVC_FIELD(check_interval_ms),
+     .min = 1000,
+     .max = 3600000,
+     .doc = "time between two checks, 1s-1h"},
+    {.section = "service",
+     .name = "check_timeout",
+     .type = CONFIG_T_DURATION,
+     .def = "2s",
+     SVC_FIELD(check_timeout_ms),
+     .min = 100,
+     .max = 3600000,
+     .doc = "a check that takes longer fails; less than check_interval"},
+    {.section = "service",
+     .name = "healthy_threshold",
+     .type = CONFIG_T_INT,
+     .def = "2",
+     SVC_FIELD(healthy_threshold),
+     .min = 1,
+     .max = 100,
+     .doc = "passing checks in a row that make the service healthy"},
+    {.section = "service",
+     .name = "unhealthy_threshold",
+     .type = CONFIG_T_INT,
+     .def = "3",
+     SVC_FIELD(unhealthy_threshold),
+     .min = 1,
+     .max = 100,
+     .doc = "failing checks in a row that make the service unhealthy"},
+    {.section = "service",
+     .name = "tags",
+     .type = CONFIG_T_STRING,
+     .def = "",
+     .def_doc = "none",
+     SVC_FIELD(tags),
+     .check = config_check_service_tags,
+     .flags = CONFIG_KEY_OPTIONAL,
+     .doc = "comma-separated words and key=value pairs, published with the service"},
+};
+_Static_assert(sizeof(service_keys) / sizeof(service_keys[0]) <= CONFIG_KIND_KEYS_MAX,
+               "raise CONFIG_KIND_KEYS_MAX");
+
+const struct config_kind config_kinds[] = {
+    {.name = "service",
+     .plural = "services",
+     .doc = "a local service this node offers; one section per service",
+     .keys = service_keys,
+     .nkeys = sizeof(service_keys) / sizeof(service_keys[0]),
+     .item_size = sizeof(struct config_service),
+     .name_offset = offsetof(struct config_service, name),
+     .list_offset = offsetof(struct weft_config, services),
+     .max = CONFIG_SERVICES_MAX,
+     .check = config_check_service,
+     .flags = CONFIG_KEY_RELOAD},
+};
+const size_t config_kinds_count = sizeof(config_kinds) / sizeof(config_kinds[0]);
+_Static_assert(sizeof(config_kinds) / sizeof(config_kinds[0]) <= CONFIG_KINDS_MAX,
+               "raise CONFIG_KINDS_MAX");
+
+int config_schema_kind(const char *name)
+{
+    for (size_t i = 0; i < config_kinds_count; i++) {
+        if (strcmp(config_kinds[i].name, name) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+const struct config_key *config_kind_key(const struct config_kind *kd, const char *name)
+{
+    for (size_t i = 0; i < kd->nkeys; i++) {
+        if (strcmp(kd->keys[i].name, name) == 0)
+            return &kd->keys[i];
+    }
+    return NULL;
+}
 
 const struct config_key *config_schema_key(const char *section, const char *name)
 {

@@ -5,8 +5,15 @@
  * Per-key checks (config_check_*) run while parsing, on the parsed value, so
  * their errors carry the key's line. config_resolve() runs after the file
  * and the defaults: it fills node.name from the host name and admin.socket
- * from data_dir, then checks what involves several keys. Values that were
- * already refused are skipped, so one mistake gives one error, not a chain.
+ * from data_dir, then checks what involves several keys, including the
+ * whole-item check of each [KIND NAME] section (config_check_service: a
+ * check_timeout below check_interval, check_path only with http). Values
+ * that were already refused are skipped, so one mistake gives one error,
+ * not a chain.
+ *
+ * The name rule (config_name_check) is shared by node names, service names
+ * and mesh config objects, and is pki/spiffe.c's NAME rule (test_config
+ * checks they agree, as test_pki_spiffe does for trust domains).
  */
 #include "config/parse.h"
 
@@ -19,8 +26,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/* Node names end up in DNS labels and SPIFFE IDs: one label's worth. */
-#define NODE_NAME_MAX 63
+#include "core/units.h"
+
 /* A unix socket path must fit sockaddr_un.sun_path with its NUL. */
 #define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
@@ -63,22 +70,214 @@ int config_dns_name_check(const char *s, bool lowercase, struct weft_err *e)
     return 0;
 }
 
+const char *config_quote(const char *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    if (!cap)
+        return buf;
+    for (; s && *s && n + 1 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c < 0x7f) {
+            buf[n++] = (char)c;
+        } else {
+            if (n + 5 > cap)
+                break;
+            snprintf(buf + n, cap - n, "\\x%02x", c);
+            n += 4;
+        }
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+int config_name_check(const char *s, struct weft_err *e)
+{
+    char b[16], q[96];
+    if (!s || !*s)
+        return err_set(e, "name is empty");
+    size_t len = strlen(s);
+    config_quote(s, q, sizeof(q));
+    if (len > CONFIG_NAME_MAX)
+        return err_set(e, "'%s' is longer than %d characters", q, CONFIG_NAME_MAX);
+    if (!isalnum((unsigned char)s[0]))
+        return err_set(e, "'%s' must start with a letter or a digit", q);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!isalnum(c) && c != '.' && c != '_' && c != '-')
+            return err_set(e, "'%s' contains %s (allowed: A-Z a-z 0-9 . _ -)", q,
+                           show_byte(s[i], b, sizeof(b)));
+        if (c == '.' && s[i + 1] == '.')
+            return err_set(e, "'%s' must not contain '..'", q);
+    }
+    return 0;
+}
+
 int config_check_node_name(const void *field, struct weft_err *e)
+{
+    const char *s = *(char *const *)field;
+    if (!s)
+        return 0; /* empty: the host name, checked by config_resolve() */
+    return config_name_check(s, e);
+}
+
+int config_check_ip(const void *field, struct weft_err *e)
+{
+    const char *s = *(char *const *)field;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (!s)
+        return err_set(e, "must not be empty");
+    if (inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1)
+        return 0;
+    if (s[0] == '[')
+        return err_set(e, "'%s': write the IPv6 address without brackets", s);
+    return err_set(e, "'%s' is not an IP address (host names are not resolved)", s);
+}
+
+int config_check_http_path(const void *field, struct weft_err *e)
 {
     const char *s = *(char *const *)field;
     char b[16];
     if (!s)
-        return 0; /* empty: the host name, checked by config_resolve() */
-    size_t len = strlen(s);
-    if (len > NODE_NAME_MAX)
-        return err_set(e, "'%s' is longer than %d characters", s, NODE_NAME_MAX);
-    if (!isalnum((unsigned char)s[0]))
-        return err_set(e, "'%s' must start with a letter or a digit", s);
-    for (size_t i = 0; i < len; i++) {
+        return 0; /* unset: "/" for http checks (config_check_service) */
+    if (s[0] != '/')
+        return err_set(e, "'%s' must start with '/'", s);
+    for (const char *c = s; *c; c++) {
+        if (!isgraph((unsigned char)*c))
+            return err_set(e, "'%s' contains %s (printable, no blanks)", s,
+                           show_byte(*c, b, sizeof(b)));
+    }
+    return 0;
+}
+
+/* Service tag words and keys: the name alphabet, starting anyhow. */
+static bool tag_word_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 63)
+        return false;
+    for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (!isalnum(c) && c != '.' && c != '_' && c != '-')
-            return err_set(e, "'%s' contains %s (allowed: A-Z a-z 0-9 . _ -)", s,
-                           show_byte(s[i], b, sizeof(b)));
+            return false;
+    }
+    return true;
+}
+
+/* Service tags: at most this many; a tag value at most this long. */
+#define SERVICE_TAGS_MAX 32
+#define SERVICE_TAG_VALUE_MAX 127
+
+int config_check_service_tags(const void *field, struct weft_err *e)
+{
+    const char *s = *(char *const *)field;
+    const char *seen[SERVICE_TAGS_MAX];
+    size_t seen_len[SERVICE_TAGS_MAX], count = 0;
+    while (s && *s) {
+        const char *c = strchr(s, ',');
+        size_t n = c ? (size_t)(c - s) : strlen(s);
+        while (n && *s == ' ') {
+            s++;
+            n--;
+        }
+        while (n && s[n - 1] == ' ')
+            n--;
+        if (n == 0)
+            return err_set(e, "empty tag in the list");
+        const char *eq = memchr(s, '=', n);
+        size_t kl = eq ? (size_t)(eq - s) : n;
+        if (!tag_word_ok(s, kl))
+            return err_set(e, "'%.*s': a tag or tag key is 1-63 of A-Z a-z 0-9 . _ -", (int)n, s);
+        if (eq) {
+            const char *v = eq + 1;
+            size_t vl = n - kl - 1;
+            if (vl == 0)
+                return err_set(e, "'%.*s' has an empty value (write the word alone)", (int)n, s);
+            if (vl > SERVICE_TAG_VALUE_MAX)
+                return err_set(e, "tag '%.*s' has a value longer than %d characters", (int)kl, s,
+                               SERVICE_TAG_VALUE_MAX);
+            for (size_t i = 0; i < vl; i++) {
+                if (!isgraph((unsigned char)v[i]) || v[i] == '=')
+                    return err_set(e, "tag '%.*s': the value may not hold blanks or '='", (int)kl,
+                                   s);
+            }
+        }
+        for (size_t i = 0; i < count; i++) {
+            if (seen_len[i] == kl && memcmp(seen[i], s, kl) == 0)
+                return err_set(e, "tag '%.*s' is listed twice", (int)kl, s);
+        }
+        if (count == SERVICE_TAGS_MAX)
+            return err_set(e, "more than %d tags", SERVICE_TAGS_MAX);
+        seen[count] = s;
+        seen_len[count++] = kl;
+        s = c ? c + 1 : NULL;
+    }
+    return 0;
+}
+
+/* The most writers a list holds (a line holds far fewer anyway). */
+#define MESH_WRITERS_MAX 64
+
+int config_check_mesh_writers(const void *field, struct weft_err *e)
+{
+    const char *s = *(char *const *)field;
+    char one[256], q[96];
+    size_t count = 0;
+    while (s && *s) {
+        const char *c = strchr(s, ',');
+        size_t n = c ? (size_t)(c - s) : strlen(s);
+        while (n && *s == ' ') {
+            s++;
+            n--;
+        }
+        while (n && s[n - 1] == ' ')
+            n--;
+        if (n == 0)
+            return err_set(e, "empty entry in the list");
+        if (n >= sizeof(one))
+            return err_set(e, "'%.40s...' is too long", s);
+        if (++count > MESH_WRITERS_MAX)
+            return err_set(e, "more than %d writers", MESH_WRITERS_MAX);
+        memcpy(one, s, n);
+        one[n] = '\0';
+        if (strncmp(one, "spiffe://", 9) == 0) {
+            char *slash = strchr(one + 9, '/');
+            config_quote(one, q, sizeof(q));
+            if (!slash || strncmp(slash, "/node/", 6) != 0)
+                return err_set(e, "'%s' is not a node ID (spiffe://TRUST-DOMAIN/node/NAME)", q);
+            *slash = '\0';
+            if (config_trust_domain_check(one + 9, e) != 0 || config_name_check(slash + 6, e) != 0)
+                return err_prefix(e, "'%s'", q);
+        } else if (config_name_check(one, e) != 0) {
+            return -1;
+        }
+        s = c ? c + 1 : NULL;
+    }
+    return 0;
+}
+
+int config_check_service(void *item, const int *key_line, const char **key, struct weft_err *e)
+{
+    struct config_service *svc = item;
+    char a[32], b[32];
+    /* key_line is indexed like the kind's rows (schema.c service_keys[]). */
+    const struct config_kind *kd = &config_kinds[config_schema_kind("service")];
+    const struct config_key *k_interval = config_kind_key(kd, "check_interval");
+    const struct config_key *k_timeout = config_kind_key(kd, "check_timeout");
+    bool timeout_set = key_line[k_timeout - kd->keys] > 0;
+    bool interval_set = key_line[k_interval - kd->keys] > 0;
+    if (svc->check_path && svc->check != CONFIG_CHECK_HTTP) {
+        *key = "check_path";
+        return err_set(e, "'%s' is only used with check = http", svc->check_path);
+    }
+    if (svc->check == CONFIG_CHECK_HTTP && !svc->check_path && !(svc->check_path = strdup("/"))) {
+        *key = "check_path";
+        return err_set(e, "out of memory");
+    }
+    if (svc->check != CONFIG_CHECK_NONE && svc->check_timeout_ms >= svc->check_interval_ms) {
+        units_format_duration(svc->check_timeout_ms, a, sizeof(a));
+        units_format_duration(svc->check_interval_ms, b, sizeof(b));
+        *key = timeout_set || !interval_set ? "check_timeout" : "check_interval";
+        return err_set(e, "check_timeout (%s) must be less than check_interval (%s)", a, b);
     }
     return 0;
 }
@@ -95,6 +294,11 @@ int config_check_trust_domain(const void *field, struct weft_err *e)
     if (strchr(s, ':'))
         return err_set(e, "'%s' must not contain a port", s);
     return config_dns_name_check(s, true, e);
+}
+
+int config_trust_domain_check(const char *td, struct weft_err *e)
+{
+    return config_check_trust_domain(&td, e);
 }
 
 int config_check_loopback(const void *field, struct weft_err *e)
@@ -179,11 +383,12 @@ int config_check_gossip_tags(const void *field, struct weft_err *e)
 {
     const char *s = *(char *const *)field;
     /* 0xFF, map header, and weft's own role=weft, version=<up to 32 bytes>,
-     * ctl=<port>. The id tag's length (the SPIFFE ID) is only known at
-     * start, where the encoder checks the whole (gossip_net_new). */
+     * ctl=<port>, mesh=<16 hex digits>. The id tag's length (the SPIFFE ID)
+     * is only known at start, where the encoder checks the whole
+     * (gossip_net_new). */
     size_t total = 1 + 3 + mp_str_size(4) + mp_str_size(4) + mp_str_size(7) + mp_str_size(32) +
-                   mp_str_size(3) + mp_str_size(5);
-    size_t count = 4;
+                   mp_str_size(3) + mp_str_size(5) + mp_str_size(4) + mp_str_size(16);
+    size_t count = 5;
     while (s && *s) {
         const char *c = strchr(s, ',');
         size_t n = c ? (size_t)(c - s) : strlen(s);
@@ -192,7 +397,7 @@ int config_check_gossip_tags(const void *field, struct weft_err *e)
             return err_set(e, "'%.*s' is not key=value", (int)n, s);
         size_t kl = (size_t)(eq - s), vl = n - kl - 1;
         /* weft's own tags (docs/gossip.md "Tags"). */
-        static const char *const reserved[] = {"role", "version", "ctl", "id"};
+        static const char *const reserved[] = {"role", "version", "ctl", "id", "mesh"};
         for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++)
             if (kl == strlen(reserved[r]) && memcmp(s, reserved[r], kl) == 0)
                 return err_set(e, "tag '%.*s' is weft's own", (int)kl, s);
@@ -304,9 +509,37 @@ static void resolve_check_all(struct config_parse *p)
         config_error_section(p, 0, section ? section : "?", "%s", e.msg);
 }
 
+/* The whole-item check of every [KIND NAME] section whose values all parsed. */
+static void resolve_items(struct config_parse *p)
+{
+    for (size_t i = 0; i < config_kinds_count; i++) {
+        const struct config_kind *kd = &config_kinds[i];
+        struct config_list *l = config_kind_list(p->cfg, kd);
+        if (!kd->check)
+            continue;
+        for (size_t j = 0; j < l->n; j++) {
+            const struct config_item_lines *il = &p->item_lines[i][j];
+            void *item = config_kind_item(kd, l, j);
+            const char *key = NULL;
+            struct weft_err e;
+            bool bad = false;
+            for (size_t k = 0; k < kd->nkeys; k++)
+                bad |= il->key_bad[k];
+            err_clear(&e);
+            if (bad || kd->check(item, il->key_line, &key, &e) == 0)
+                continue;
+            const struct config_key *row = key ? config_kind_key(kd, key) : NULL;
+            int line = row && il->key_line[row - kd->keys] ? il->key_line[row - kd->keys]
+                                                           : il->section_line;
+            config_error_item(p, line, kd, item, row, "%s", e.msg);
+        }
+    }
+}
+
 void config_resolve(struct config_parse *p)
 {
     resolve_node_name(p);
     resolve_admin_socket(p);
+    resolve_items(p);
     resolve_check_all(p);
 }

@@ -26,6 +26,7 @@
 #include "config/config.h"
 #include "config/schema.h"
 #include "gossip/gossip_timing.h"
+#include "pki/spiffe.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -675,6 +676,7 @@ static void test_unknown_section_and_key(void **state)
     expect_error("[gossip]\ntags = role=edge\n", "t.ini:2: gossip.tags: tag 'role' is weft's own");
     expect_error("[gossip]\ntags = a=b,ctl=1\n", "t.ini:2: gossip.tags: tag 'ctl' is weft's own");
     expect_error("[gossip]\ntags = id=x\n", "t.ini:2: gossip.tags: tag 'id' is weft's own");
+    expect_error("[gossip]\ntags = mesh=0\n", "t.ini:2: gossip.tags: tag 'mesh' is weft's own");
     expect_error("[node]\n; comment\nnmae = gw\n", "t.ini:3: node.nmae: unknown key");
     expect_error("[node]\nlevel = info\n",
                  "t.ini:2: node.level: unknown key (there is one in [log])");
@@ -1052,6 +1054,9 @@ static void test_show(void **state)
                                         "node_lifetime = 90d\n"
                                         "svc_lifetime = 1d\n"
                                         "\n"
+                                        "[mesh]\n"
+                                        "writers =\n"
+                                        "\n"
                                         "[debug]\n"
                                         "clock_offset = 0\n");
     round_trip(cfg);
@@ -1135,6 +1140,376 @@ static void test_diff(void **state)
     config_free(b);
     sbuf_deinit(&changed);
     sbuf_deinit(&restart);
+}
+
+/* ---- [service NAME] sections ------------------------------------------ */
+
+static void test_service_sections(void **state)
+{
+    (void)state;
+    struct weft_config *cfg = parse_ok("[node]\nname = gw-01\n"
+                                       "[service web]\n"
+                                       "port = 8080\n"
+                                       "[service inventory]\n"
+                                       "address = ::1\n"
+                                       "port = 9000\n"
+                                       "protocol = http\n"
+                                       "check = http\n"
+                                       "check_path = /healthz?full=1\n"
+                                       "check_interval = 5s\n"
+                                       "check_timeout = 500ms\n"
+                                       "healthy_threshold = 1\n"
+                                       "unhealthy_threshold = 5\n"
+                                       "tags = prod, zone=eu-1, version=1.2.3\n"
+                                       "[service metrics]\n"
+                                       "port = 9100\n"
+                                       "check = http\n");
+    assert_int_equal(cfg->services.n, 3);
+    const struct config_service *web = config_service_at(cfg, 0);
+    assert_string_equal(web->name, "web");
+    assert_string_equal(web->address, "127.0.0.1");
+    assert_int_equal(web->port, 8080);
+    assert_int_equal(web->protocol, CONFIG_SVC_TCP);
+    assert_int_equal(web->check, CONFIG_CHECK_TCP);
+    assert_null(web->check_path);
+    assert_int_equal(web->check_interval_ms, 10000);
+    assert_int_equal(web->check_timeout_ms, 2000);
+    assert_int_equal(web->healthy_threshold, 2);
+    assert_int_equal(web->unhealthy_threshold, 3);
+    assert_null(web->tags);
+    const struct config_service *inv = config_service_find(cfg, "inventory");
+    assert_ptr_equal(inv, config_service_at(cfg, 1));
+    assert_string_equal(inv->address, "::1");
+    assert_int_equal(inv->port, 9000);
+    assert_int_equal(inv->protocol, CONFIG_SVC_HTTP);
+    assert_int_equal(inv->check, CONFIG_CHECK_HTTP);
+    assert_string_equal(inv->check_path, "/healthz?full=1");
+    assert_int_equal(inv->check_interval_ms, 5000);
+    assert_int_equal(inv->check_timeout_ms, 500);
+    assert_int_equal(inv->healthy_threshold, 1);
+    assert_int_equal(inv->unhealthy_threshold, 5);
+    assert_string_equal(inv->tags, "prod, zone=eu-1, version=1.2.3");
+    /* An http check without a path checks "/". */
+    assert_string_equal(config_service_find(cfg, "metrics")->check_path, "/");
+    assert_null(config_service_find(cfg, "nope"));
+    assert_false(config_service_equal(web, inv));
+    assert_true(config_service_equal(inv, inv));
+    round_trip(cfg);
+    config_free(cfg);
+
+    /* No [service] at all: an empty list. */
+    cfg = parse_ok("");
+    assert_int_equal(cfg->services.n, 0);
+    assert_null(cfg->services.items);
+    config_free(cfg);
+
+    /* The name rule; blanks between kind and name do not matter. */
+    cfg = parse_ok("[service  a.b_c-9]\nport = 1\n[ service Z ]\nport = 65535\n");
+    assert_string_equal(config_service_at(cfg, 0)->name, "a.b_c-9");
+    assert_string_equal(config_service_at(cfg, 1)->name, "Z");
+    config_free(cfg);
+}
+
+static void test_service_errors(void **state)
+{
+    (void)state;
+    /* Headers. */
+    expect_error("[service]\nport = 1\n", "t.ini:1: [service]: needs a name: [service NAME]");
+    expect_error("[service -web]\nport = x\n",
+                 "t.ini:1: [service -web]: '-web' must start with a letter or a digit");
+    expect_error("[service a..b]\nport = 1\n", "t.ini:1: [service a..b]: 'a..b' must not contain "
+                                               "'..'");
+    expect_error("[service a b]\nport = 1\n",
+                 "t.ini:1: [service a b]: 'a b' contains ' ' (allowed: A-Z a-z 0-9 . _ -)");
+    expect_error("[service a/b]\n", "t.ini:1: [service a/b]: 'a/b' contains '/' (allowed: A-Z "
+                                    "a-z 0-9 . _ -)");
+    expect_error("[node gw]\nname = x\n", "t.ini:1: [node gw]: [node] takes no name");
+    expect_error("[upstream web]\nport = 1\n", "t.ini:1: [upstream web]: unknown section");
+    char name[80], text[256], want[256];
+    snprintf(text, sizeof(text), "[service %s]\nport = 1\n", fill(name, 'n', 64));
+    snprintf(want, sizeof(want), "t.ini:1: [service %s]: '%s' is longer than 63 characters", name,
+             name);
+    expect_error(text, want);
+    /* A duplicate: one error, its keys are not looked at. */
+    expect_error("[service web]\nport = 80\n\n[service web]\nport = x\nbogus = 1\n",
+                 "t.ini:4: [service web]: duplicate section (first at line 1)");
+    /* Keys: each error names the section, the key and the line. */
+    const char *const want_keys[] = {
+        "t.ini:2: [service web] port: '0' is out of range (1..65535)",
+        "t.ini:3: [service web] protocol: 'udp' is not one of: tcp, http",
+        "t.ini:4: [service web] colour: unknown key",
+        "t.ini:5: [service web] port: duplicate key (first set at line 2)",
+        "t.ini:6: [service web] address: 'localhost' is not an IP address (host names are not "
+        "resolved)",
+        "t.ini:7: [service web] check: 'ping' is not one of: none, tcp, http",
+        "t.ini:8: [service web] check_path: 'healthz' must start with '/'",
+        "t.ini:9: [service web] check_interval: '500ms' is out of range (1s..1h)",
+        "t.ini:10: [service web] healthy_threshold: '0' is out of range (1..100)",
+        "t.ini:11: [service web] unhealthy_threshold: '101' is out of range (1..100)",
+        "t.ini:12: [service web] tags: 'a b': a tag or tag key is 1-63 of A-Z a-z 0-9 . _ -",
+        "t.ini:13: [service web] level: unknown key (there is one in [log])",
+    };
+    expect_errors("[service web]\n"             /* 1 */
+                  "port = 0\n"                  /* 2 */
+                  "protocol = udp\n"            /* 3 */
+                  "colour = blue\n"             /* 4 */
+                  "port = 80\n"                 /* 5 */
+                  "address = localhost\n"       /* 6 */
+                  "check = ping\n"              /* 7 */
+                  "check_path = healthz\n"      /* 8 */
+                  "check_interval = 500ms\n"    /* 9 */
+                  "healthy_threshold = 0\n"     /* 10 */
+                  "unhealthy_threshold = 101\n" /* 11 */
+                  "tags = a b\n"                /* 12 */
+                  "level = info\n",             /* 13 */
+                  want_keys, ARRAY_LEN(want_keys));
+    /* A missing required key is reported on the header's line. */
+    expect_error("[log]\nlevel = info\n\n[service db]\naddress = 10.0.0.1\n",
+                 "t.ini:4: [service db] port: missing (required)");
+    /* A key in a fixed section that belongs to [service NAME]. */
+    expect_error("[node]\nport = 80\n", "t.ini:2: node.port: unknown key (there is one in "
+                                        "[service NAME])");
+    /* Whole-section rules: timeout below the interval, check_path with http only. */
+    expect_error("[service web]\nport = 80\ncheck_interval = 2s\ncheck_timeout = 2s\n",
+                 "t.ini:4: [service web] check_timeout: check_timeout (2s) must be less than "
+                 "check_interval (2s)");
+    expect_error("[service web]\nport = 80\ncheck_interval = 1s\n",
+                 "t.ini:3: [service web] check_interval: check_timeout (2s) must be less than "
+                 "check_interval (1s)");
+    expect_error("[service web]\nport = 80\ncheck_path = /x\n",
+                 "t.ini:3: [service web] check_path: '/x' is only used with check = http");
+    expect_error("[service web]\nport = 80\ncheck = http\ncheck_path = /a b\n",
+                 "t.ini:4: [service web] check_path: '/a b' contains ' ' (printable, no blanks)");
+    /* ... but not when there is no check. */
+    struct weft_config *cfg =
+        parse_ok("[service web]\nport = 80\ncheck = none\ncheck_interval = 1s\n");
+    assert_int_equal(config_service_at(cfg, 0)->check, CONFIG_CHECK_NONE);
+    config_free(cfg);
+    /* Tags. */
+    expect_error("[service web]\nport = 1\ntags = a, a=1\n",
+                 "t.ini:3: [service web] tags: tag 'a' is listed twice");
+    expect_error("[service web]\nport = 1\ntags = a,,b\n",
+                 "t.ini:3: [service web] tags: empty tag in the list");
+    expect_error("[service web]\nport = 1\ntags = k=\n",
+                 "t.ini:3: [service web] tags: 'k=' has an empty value (write the word alone)");
+    expect_error("[service web]\nport = 1\ntags = k=a=b\n",
+                 "t.ini:3: [service web] tags: tag 'k': the value may not hold blanks or '='");
+    expect_error(
+        "[service web]\nport = 1\ntags = =v\n",
+        "t.ini:3: [service web] tags: '=v': a tag or tag key is 1-63 of A-Z a-z 0-9 . _ -");
+    cfg = parse_ok("[service web]\nport = 1\ntags = a,b=c/d:e,_x\n");
+    config_free(cfg);
+    /* Every section is checked in the same pass. */
+    const char *const two[] = {"t.ini:2: [service a] port: 'x' is not an integer",
+                               "t.ini:3: [service b] port: missing (required)"};
+    expect_errors("[service a]\nport = x\n[service b]\n", two, 2);
+}
+
+static void test_service_limit(void **state)
+{
+    (void)state;
+    struct sbuf text;
+    sbuf_init(&text);
+    for (int i = 0; i < CONFIG_SERVICES_MAX; i++)
+        sbuf_printf(&text, "[service s%d]\nport = %d\n", i, 1000 + i);
+    struct weft_config *cfg = parse_ok(sbuf_str(&text));
+    assert_int_equal(cfg->services.n, CONFIG_SERVICES_MAX);
+    assert_int_equal(config_service_at(cfg, CONFIG_SERVICES_MAX - 1)->port,
+                     1000 + CONFIG_SERVICES_MAX - 1);
+    round_trip(cfg);
+    config_free(cfg);
+    sbuf_printf(&text, "[service one-more]\nport = 1\n");
+    char want[128];
+    snprintf(want, sizeof(want), "t.ini:%d: [service one-more]: more than %d services",
+             2 * CONFIG_SERVICES_MAX + 1, CONFIG_SERVICES_MAX);
+    expect_error(sbuf_str(&text), want);
+    sbuf_deinit(&text);
+}
+
+static void test_service_show_and_reload(void **state)
+{
+    (void)state;
+    struct weft_config *a = parse_ok("[service web]\nport = 80\ntags = x\n"
+                                     "[service db]\nport = 5432\n");
+    struct sbuf out, changed, restart;
+    sbuf_init(&out);
+    sbuf_init(&changed);
+    sbuf_init(&restart);
+    config_show(a, &out);
+    assert_non_null(strstr(sbuf_str(&out), "\n[service web]\n"
+                                           "address = 127.0.0.1\n"
+                                           "port = 80\n"
+                                           "protocol = tcp\n"
+                                           "check = tcp\n"
+                                           "check_path =\n"
+                                           "check_interval = 10s\n"
+                                           "check_timeout = 2s\n"
+                                           "healthy_threshold = 2\n"
+                                           "unhealthy_threshold = 3\n"
+                                           "tags = x\n"
+                                           "\n[service db]\n"));
+    round_trip(a);
+
+    /* Same services in another order: no change. */
+    struct weft_config *b = parse_ok("[service db]\nport = 5432\n[service web]\ntags = x\n"
+                                     "port = 80\n");
+    assert_int_equal(config_diff(a, b, &changed, &restart), 0);
+    config_free(b);
+
+    /* Added, removed, changed: all reloadable. */
+    b = parse_ok("[log]\nlevel = debug\n[service web]\nport = 81\ncheck = none\n"
+                 "[service api]\nport = 9000\n");
+    assert_int_equal(config_diff(a, b, &changed, &restart), 6);
+    assert_string_equal(sbuf_str(&changed), "log.level, [service web] port, [service web] check, "
+                                            "[service web] tags, [service db] (removed), "
+                                            "[service api] (added)");
+    assert_string_equal(sbuf_str(&restart), "");
+    /* The merge keeps the fresh services (they reload). */
+    assert_int_equal(config_reload_merge(b, a), 0);
+    assert_int_equal(b->services.n, 2);
+    assert_int_equal(config_service_find(b, "web")->port, 81);
+    assert_non_null(config_service_find(b, "api"));
+    assert_null(config_service_find(b, "db"));
+    config_free(b);
+    config_free(a);
+    sbuf_deinit(&out);
+    sbuf_deinit(&changed);
+    sbuf_deinit(&restart);
+}
+
+/* The copy a non-reloadable kind would get on SIGHUP (no such kind yet). */
+static void test_list_copy(void **state)
+{
+    (void)state;
+    const struct config_kind *kd = &config_kinds[config_schema_kind("service")];
+    struct weft_config *a = parse_ok("[service web]\nport = 80\ntags = t\ncheck = http\n"
+                                     "[service db]\nport = 5432\n");
+    struct weft_config *b = parse_ok("[service x]\nport = 1\n");
+    assert_int_equal(config_list_copy(kd, &b->services, &a->services), 0);
+    assert_int_equal(b->services.n, 2);
+    assert_true(config_service_equal(config_service_at(a, 0), config_service_at(b, 0)));
+    assert_true(config_service_equal(config_service_at(a, 1), config_service_at(b, 1)));
+    assert_ptr_not_equal(config_service_at(a, 0)->tags, config_service_at(b, 0)->tags);
+    assert_int_equal(config_diff(a, b, NULL, NULL), 0);
+    config_free(b);
+    b = parse_ok("");
+    assert_int_equal(config_list_copy(kd, &a->services, &b->services), 0);
+    assert_int_equal(a->services.n, 0);
+    config_free(a);
+    config_free(b);
+}
+
+/* One name rule for nodes, services and objects: pki/spiffe.c's NAME. */
+static void test_name_rule_agrees_with_spiffe(void **state)
+{
+    (void)state;
+    static const char *const ok[] = {
+        "a",         "web",
+        "Web-01",    "a.b",
+        "a_b",       "9",
+        "x.y.z-1_2", "a-",
+        "a.",        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    static const char *const bad[] = {
+        "",
+        "-a",
+        ".a",
+        "_a",
+        "a..b",
+        "a b",
+        "a/b",
+        "a%2f",
+        "a\tb",
+        "é",
+        "a:b",
+        "..",
+        ".",
+        "a*",
+        "*",
+        "a\\b",
+        "a@b",
+        "a\x01",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    struct weft_err e1, e2;
+    for (size_t i = 0; i < ARRAY_LEN(ok); i++) {
+        if (config_name_check(ok[i], &e1) != 0)
+            fail_msg("config refuses '%s': %s", ok[i], e1.msg);
+        assert_int_equal(spiffe_name_check(SPIFFE_SVC, ok[i], &e2), 0);
+        assert_int_equal(spiffe_name_check(SPIFFE_NODE, ok[i], &e2), 0);
+        const char *v = ok[i];
+        assert_int_equal(config_check_node_name(&v, &e1), 0);
+    }
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        if (config_name_check(bad[i], &e1) != -1)
+            fail_msg("config accepts name #%zu", i);
+        assert_int_equal(spiffe_name_check(SPIFFE_SVC, bad[i], &e2), -1);
+        assert_int_equal(spiffe_name_check(SPIFFE_NODE, bad[i], &e2), -1);
+    }
+    /* node.name follows it too ("" there means the host name). */
+    expect_error("[node]\nname = a..b\n", "t.ini:2: node.name: 'a..b' must not contain '..'");
+    /* Bytes that are not printable are escaped in messages. */
+    assert_int_equal(config_name_check("a\x1b[2Jb", &e1), -1);
+    assert_null(strchr(e1.msg, '\x1b'));
+    assert_non_null(strstr(e1.msg, "\\x1b"));
+}
+
+static void test_mesh_writers(void **state)
+{
+    (void)state;
+    struct weft_config *cfg =
+        parse_ok("[mesh]\nwriters = gw-01, spiffe://plant.example/node/gw-02 ,gw.03\n");
+    assert_string_equal(cfg->mesh.writers, "gw-01, spiffe://plant.example/node/gw-02 ,gw.03");
+    round_trip(cfg);
+    config_free(cfg);
+    cfg = parse_ok("");
+    assert_null(cfg->mesh.writers);
+    config_free(cfg);
+    expect_error("[mesh]\nwriters = a,,b\n", "t.ini:2: mesh.writers: empty entry in the list");
+    expect_error("[mesh]\nwriters = -a\n",
+                 "t.ini:2: mesh.writers: '-a' must start with a letter or a digit");
+    expect_error("[mesh]\nwriters = spiffe://plant/svc/web\n",
+                 "t.ini:2: mesh.writers: 'spiffe://plant/svc/web' is not a node ID "
+                 "(spiffe://TRUST-DOMAIN/node/NAME)");
+    expect_error("[mesh]\nwriters = spiffe://Plant/node/a\n",
+                 "t.ini:2: mesh.writers: 'spiffe://Plant/node/a': 'Plant' must be lowercase");
+    expect_error("[mesh]\nwriters = spiffe://plant/node/a..b\n",
+                 "t.ini:2: mesh.writers: 'spiffe://plant/node/a..b': 'a..b' must not contain "
+                 "'..'");
+    /* Reloadable. */
+    struct weft_config *a = parse_ok("[mesh]\nwriters = a\n");
+    struct weft_config *b = parse_ok("[mesh]\nwriters = a, b\n");
+    struct sbuf changed, restart;
+    sbuf_init(&changed);
+    sbuf_init(&restart);
+    assert_int_equal(config_diff(a, b, &changed, &restart), 1);
+    assert_string_equal(sbuf_str(&changed), "mesh.writers");
+    assert_string_equal(sbuf_str(&restart), "");
+    sbuf_deinit(&changed);
+    sbuf_deinit(&restart);
+    config_free(a);
+    config_free(b);
+}
+
+static void test_errs_limit(void **state)
+{
+    (void)state;
+    struct config_errs errs;
+    struct sbuf out;
+    config_errs_init(&errs);
+    config_errs_set_limit(&errs, 2);
+    sbuf_init(&out);
+    assert_null(
+        config_parse_string("x.ini", "[log]\nlevel = a\nformat = b\ndebug = c\nx = 1\n", &errs));
+    assert_int_equal(errs.n, 2);
+    assert_int_equal(errs.dropped, 2);
+    config_errs_format(&errs, &out);
+    assert_string_equal(sbuf_str(&out),
+                        "x.ini:2: log.level: 'a' is not one of: debug, info, warn, error\n"
+                        "x.ini:3: log.format: 'b' is not one of: text, json\n"
+                        "(2 more errors not shown)\n");
+    config_errs_deinit(&errs);
+    assert_int_equal(errs.limit, 2); /* kept for reuse */
+    assert_int_equal(errs.dropped, 0);
+    sbuf_deinit(&out);
 }
 
 /* ---- the reference files ----------------------------------------------- */
@@ -1261,6 +1636,139 @@ static void test_reference_config(void **state)
     config_errs_deinit(&errs);
 }
 
+/*
+ * The commented-out example of each [KIND NAME] section in weft.ini: from
+ * ";[KIND ...]" to the next real section, with every ";key =" made live.
+ * Returns the text (caller frees) or NULL; shown[k] tells which keys of the
+ * kind it sets.
+ */
+static char *kind_example(const char *text, const struct config_kind *kd, bool *shown)
+{
+    char head[64];
+    snprintf(head, sizeof(head), "\n;[%s ", kd->name);
+    const char *line = strstr(text, head);
+    if (!line)
+        return NULL;
+    line++;
+    struct sbuf out;
+    sbuf_init(&out);
+    while (line && *line && *line != '[') {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) + 1 : strlen(line);
+        bool live = line[0] == ';' && line[1] == '[';
+        for (size_t k = 0; k < kd->nkeys && !live && line[0] == ';'; k++) {
+            size_t kl = strlen(kd->keys[k].name);
+            const char *r = line + 1 + kl;
+            if (strncmp(line + 1, kd->keys[k].name, kl) != 0)
+                continue;
+            while (*r == ' ')
+                r++;
+            if (*r == '=')
+                live = shown[k] = true;
+        }
+        if (live)
+            sbuf_append(&out, line + 1, len - 1);
+        line = end ? end + 1 : NULL;
+    }
+    char *s = strdup(sbuf_str(&out));
+    sbuf_deinit(&out);
+    return s;
+}
+
+static void check_kind_example(const char *text, const struct config_kind *kd)
+{
+    bool shown[CONFIG_KIND_KEYS_MAX] = {false};
+    char *live = kind_example(text, kd, shown);
+    if (!live)
+        fail_msg("configs/weft.ini has no commented-out example ;[%s NAME]", kd->name);
+    for (size_t k = 0; k < kd->nkeys; k++) {
+        if (!shown[k])
+            fail_msg("configs/weft.ini's ;[%s ...] example does not show %s", kd->name,
+                     kd->keys[k].name);
+    }
+    struct weft_config *cfg = parse_ok(live);
+    struct config_list *l = config_kind_list(cfg, kd);
+    assert_int_equal(l->n, 1);
+    /* Defaults: the same section with only its required keys, as shown. */
+    struct sbuf min;
+    sbuf_init(&min);
+    sbuf_printf(&min, "[%s %s]\n", kd->name, config_item_name(kd, l->items));
+    for (size_t k = 0; k < kd->nkeys; k++) {
+        if (kd->keys[k].flags & CONFIG_KEY_REQUIRED) {
+            sbuf_printf(&min, "%s = ", kd->keys[k].name);
+            config_value_format(&kd->keys[k], config_item_field_const(l->items, &kd->keys[k]),
+                                &min);
+            sbuf_puts(&min, "\n");
+        }
+    }
+    struct weft_config *def = parse_ok(sbuf_str(&min));
+    void *d = config_kind_list(def, kd)->items;
+    for (size_t k = 0; k < kd->nkeys; k++) {
+        const struct config_key *row = &kd->keys[k];
+        if (!config_value_equal(row, config_item_field_const(d, row),
+                                config_item_field_const(l->items, row)))
+            fail_msg("configs/weft.ini shows a wrong default for [%s] %s", kd->name, row->name);
+    }
+    config_free(def);
+    config_free(cfg);
+    sbuf_deinit(&min);
+    free(live);
+}
+
+static void test_reference_kinds(void **state)
+{
+    (void)state;
+    char *text = read_source_file("configs/weft.ini");
+    if (!text)
+        skip();
+    for (size_t i = 0; i < config_kinds_count; i++)
+        check_kind_example(text, &config_kinds[i]);
+    free(text);
+    text = read_source_file("docs/configuration.md");
+    for (size_t i = 0; i < config_kinds_count; i++) {
+        const struct config_kind *kd = &config_kinds[i];
+        for (size_t k = 0; k < kd->nkeys; k++) {
+            char needle[128];
+            snprintf(needle, sizeof(needle), "`%s.%s`", kd->name, kd->keys[k].name);
+            if (!strstr(text, needle))
+                fail_msg("docs/configuration.md does not document %s", needle);
+        }
+    }
+    free(text);
+}
+
+/* The rows of every kind, as test_schema_is_consistent checks the fixed ones. */
+static void test_kinds_are_consistent(void **state)
+{
+    (void)state;
+    assert_true(config_kinds_count > 0);
+    for (size_t i = 0; i < config_kinds_count; i++) {
+        const struct config_kind *kd = &config_kinds[i];
+        assert_int_equal(config_schema_kind(kd->name), (int)i);
+        assert_int_equal(config_schema_section(kd->name), -1);
+        assert_true(kd->nkeys > 0 && kd->nkeys <= CONFIG_KIND_KEYS_MAX);
+        assert_true(kd->max > 0);
+        assert_true(kd->name_offset + sizeof(char *) <= kd->item_size);
+        assert_true(kd->list_offset + sizeof(struct config_list) <= sizeof(struct weft_config));
+        for (size_t k = 0; k < kd->nkeys; k++) {
+            const struct config_key *row = &kd->keys[k];
+            assert_string_equal(row->section, kd->name);
+            assert_ptr_equal(config_kind_key(kd, row->name), row);
+            assert_true(row->offset + row->size <= kd->item_size);
+            assert_true(row->offset != kd->name_offset);
+            assert_true(strlen(row->doc) > 10);
+            if (row->type == CONFIG_T_INT)
+                assert_true(row->size == 4 || row->size == 8);
+            else
+                assert_int_equal(row->size, config_type_size(row->type));
+            if (!*row->def && row->type != CONFIG_T_DOMAINS)
+                assert_non_null(row->def_doc);
+            if (row->flags & CONFIG_KEY_REQUIRED)
+                assert_string_equal(row->def, "");
+        }
+    }
+}
+
 static void test_reference_docs(void **state)
 {
     (void)state;
@@ -1303,8 +1811,18 @@ int main(void)
         cmocka_unit_test(test_show),
         cmocka_unit_test(test_show_hides_secret),
         cmocka_unit_test(test_diff),
+        cmocka_unit_test(test_service_sections),
+        cmocka_unit_test(test_service_errors),
+        cmocka_unit_test(test_service_limit),
+        cmocka_unit_test(test_service_show_and_reload),
+        cmocka_unit_test(test_list_copy),
+        cmocka_unit_test(test_name_rule_agrees_with_spiffe),
+        cmocka_unit_test(test_errs_limit),
+        cmocka_unit_test(test_mesh_writers),
         cmocka_unit_test(test_reference_config),
         cmocka_unit_test(test_reference_docs),
+        cmocka_unit_test(test_reference_kinds),
+        cmocka_unit_test(test_kinds_are_consistent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
