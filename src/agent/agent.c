@@ -125,6 +125,7 @@ static void agent_reload(struct weft *w)
     agent_identity_reload(w); /* [identity] bundle: its path or its content */
     /* Tags: [gossip] tags and the id tag of a new identity (no-op if unchanged). */
     agent_gossip_reload(w);
+    agent_services_reload(w); /* [service NAME]: added, changed, removed */
     w->reloads++;
     w->last_reload_error[0] = '\0';
     log_info(LOG_AGENT, "reloaded: %d key%s changed%s%s", n, n == 1 ? "" : "s",
@@ -221,6 +222,8 @@ static void agent_deinit(struct weft *w)
     gossip_net_free(w->gossip);
     admin_free(w->admin);
     agent_ping_stop(w);
+    agent_services_stop(w);
+    agent_mesh_stop(w);
     agent_renew_stop(w);
     agent_ca_stop(w);
     agent_ctl_stop(w);
@@ -263,9 +266,12 @@ int agent_run(const char *config_path)
         agent_node_id(&w, &e) != 0 || agent_identity_start(&w, &e) != 0 ||
         !(w.admin = admin_new(w.base, &w.cfg->admin, &e)) || agent_api_register(&w) != 0 ||
         agent_gossip_register(&w) != 0 || agent_keys_register(&w) != 0 ||
+        agent_mesh_start(&w, &e) != 0 || agent_mesh_api(&w) != 0 ||
         (w.cfg->gossip.enabled && agent_gossip_start(&w, &e) != 0) ||
         agent_ctl_start(&w, &e) != 0 || agent_ping_start(&w, &e) != 0 ||
-        agent_ca_start(&w, &e) != 0 || agent_renew_start(&w, &e) != 0) {
+        agent_mesh_sync_start(&w, &e) != 0 || agent_services_start(&w, &e) != 0 ||
+        agent_services_api(&w) != 0 || agent_ca_start(&w, &e) != 0 ||
+        agent_renew_start(&w, &e) != 0) {
         log_error(LOG_AGENT, "%s", err_is_set(&e) ? e.msg : "start-up failed");
         goto out;
     }

@@ -151,6 +151,11 @@ static int build_tags(const struct weft *w, struct serf_tag *tags, size_t max, s
         snprintf(tags[*n].value, sizeof(tags[*n].value), "%s", ctl + 1);
         (*n)++;
     }
+    if (w->mesh) {
+        snprintf(tags[*n].key, sizeof(tags[*n].key), "mesh");
+        agent_mesh_tag(w, tags[*n].value, sizeof(tags[*n].value));
+        (*n)++;
+    }
     if (w->ident && w->ident->nidents > 0) {
         if (strlen(w->ident->idents[0].spiffe_id) > SERF_TAG_VAL_MAX)
             return err_set(e, "gossip: the node's SPIFFE ID is too long for a tag");
@@ -185,7 +190,19 @@ static const uint8_t *self_meta(const struct swim *s, size_t *len)
     return NULL;
 }
 
+static void gossip_retag(struct weft *w, bool quiet);
+
 void agent_gossip_reload(struct weft *w)
+{
+    gossip_retag(w, false);
+}
+
+void agent_gossip_retag(struct weft *w)
+{
+    gossip_retag(w, true);
+}
+
+static void gossip_retag(struct weft *w, bool quiet)
 {
     struct serf_tag tags[SERF_TAGS_MAX];
     uint8_t meta[ML_META_MAX];
@@ -206,8 +223,12 @@ void agent_gossip_reload(struct weft *w)
         log_warn(LOG_AGENT, "gossip: tags not changed: %s", e.msg);
         return;
     }
-    log_info(LOG_AGENT, "gossip: tags set (%zu), incarnation %u", n,
-             swim_incarnation(gossip_net_swim(w->gossip)));
+    if (quiet)
+        log_debug(LOG_AGENT, "gossip: tags set (%zu), incarnation %u", n,
+                  swim_incarnation(gossip_net_swim(w->gossip)));
+    else
+        log_info(LOG_AGENT, "gossip: tags set (%zu), incarnation %u", n,
+                 swim_incarnation(gossip_net_swim(w->gossip)));
 }
 
 /* Our incarnation must never go back across restarts: keep it in the store. */

@@ -3,6 +3,7 @@
 #define WEFT_AGENT_TYPES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -21,6 +22,11 @@ struct ctl_server;
 struct tls_conf;
 struct agent_ca;
 struct ping_call;
+struct agent_mesh;
+struct agent_mesh_sync;
+struct agent_services;
+struct mesh_table;
+struct mesh_record;
 struct agent_renew;
 
 struct weft {
@@ -54,11 +60,14 @@ struct weft {
     const char *ident_source;   /* "bundle", "store", "renewal" or "enrollment" */
     struct event *ev_ident;     /* the daily expiry check */
 
-    int64_t clock_offset_ms;   /* [debug] clock_offset (+ /v1/debug/clock); debug only */
-    struct ctl_server *ctl;    /* [control] listen; NULL = off (agent_ctl.c) */
-    struct agent_ca *ca;       /* [ca] dir; NULL = not a CA node (agent_ca.c) */
-    struct agent_renew *renew; /* [identity] ca; NULL = no renewal (agent_renew.c) */
-    struct ping_call *pings;   /* POST /v1/control/ping calls in flight (agent_ping.c) */
+    int64_t clock_offset_ms;           /* [debug] clock_offset (+ /v1/debug/clock); debug only */
+    struct ctl_server *ctl;            /* [control] listen; NULL = off (agent_ctl.c) */
+    struct agent_ca *ca;               /* [ca] dir; NULL = not a CA node (agent_ca.c) */
+    struct agent_renew *renew;         /* [identity] ca; NULL = no renewal (agent_renew.c) */
+    struct ping_call *pings;           /* POST /v1/control/ping calls in flight (agent_ping.c) */
+    struct agent_mesh *mesh;           /* the replicated state (agent_mesh.c) */
+    struct agent_mesh_sync *mesh_sync; /* anti-entropy with peers (agent_mesh_sync.c) */
+    struct agent_services *services;   /* local services and their checks (agent_services.c) */
 };
 
 /** Register the admin API's endpoints for this agent. */
@@ -137,6 +146,49 @@ int agent_ca_start(struct weft *w, struct weft_err *e);
 void agent_ca_stop(struct weft *w);
 /** Register POST /v1/ca/token (409 unless a CA node). Returns 0 or -1. */
 int agent_ca_api(struct weft *w);
+/*
+ * The control plane's state (agent_mesh.c, agent_mesh_sync.c; docs/mesh.md).
+ * Started after the control listener, before READY.
+ */
+int agent_mesh_start(struct weft *w, struct weft_err *e);
+void agent_mesh_stop(struct weft *w);
+/** Register /v1/mesh, /v1/mesh/apply, /v1/mesh/objects, /v1/mesh/history. */
+int agent_mesh_api(struct weft *w);
+/** The table (NULL before start). */
+struct mesh_table *agent_mesh_table(struct weft *w);
+/** This node's writer identity (its node SPIFFE ID). */
+const char *agent_mesh_writer(const struct weft *w);
+/** The wall clock the mesh stamps and judges with (ms). */
+int64_t agent_mesh_wall_ms(void);
+/** The digest as the gossip tag carries it: 16 hex digits. */
+void agent_mesh_tag(const struct weft *w, char *out, size_t cap);
+/** The table changed: publish the new digest in the tags (debounced). */
+void agent_mesh_changed(struct weft *w);
+/** Store records durably, then merge them into the table. Returns 0 or -1. */
+int agent_mesh_store_and_merge(struct weft *w, const struct mesh_record *recs, size_t n,
+                               struct weft_err *e);
+/** May this writer ([mesh] writers) originate changes? 0, or -1 with the reason. */
+int agent_mesh_may_write(const struct weft *w, const char *writer, struct weft_err *e);
+/** Live weft members (ourselves included), and those whose digest is not ours (names). */
+void agent_mesh_peers_behind(struct weft *w, size_t *members, size_t *behind, char *names,
+                             size_t cap);
+int agent_mesh_sync_start(struct weft *w, struct weft_err *e);
+void agent_mesh_sync_stop(struct weft *w);
+/** The "sync" member of GET /v1/mesh. */
+void agent_mesh_sync_status(const struct weft *w, struct json_w *j);
+/** Local services: checks and catalog records (agent_services.c). After agent_mesh_start. */
+int agent_services_start(struct weft *w, struct weft_err *e);
+void agent_services_stop(struct weft *w);
+/** SIGHUP: start, restart or withdraw [service NAME] sections that changed. */
+void agent_services_reload(struct weft *w);
+/** GET/POST/DELETE /v1/services. */
+int agent_services_api(struct weft *w);
+/** May r (a "service" record) be taken? Only its own node publishes it. */
+bool agent_services_may_publish(const struct weft *w, const struct mesh_record *r,
+                                struct weft_err *e);
+/** Re-send our gossip tags if they changed (the mesh digest), quietly. */
+void agent_gossip_retag(struct weft *w);
+
 /** Serve `ping` on the control listener; POST /v1/control/ping (agent_ping.c). */
 int agent_ping_start(struct weft *w, struct weft_err *e);
 int agent_ping_api(struct weft *w);

@@ -221,6 +221,10 @@ int client_call_timeout(const char *admin_flag, const char *config_flag, const c
     if (status < 200 || status > 299) {
         fprintf(stderr, "weft: the agent answered %d: %s\n", status,
                 v ? jsonv_str(jsonv_get(v, "error"), sbuf_str(resp)) : sbuf_str(resp));
+        /* A list of errors (e.g. every line of a refused file), one per line. */
+        const struct jsonv *errs = v ? jsonv_get(v, "errors") : NULL;
+        for (size_t i = 0; i < jsonv_len(errs); i++)
+            fprintf(stderr, "%s\n", jsonv_str(jsonv_at(errs, i), "?"));
         jsonv_free(v);
         return WEFT_EXIT_FAIL;
     }

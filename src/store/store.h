@@ -171,9 +171,8 @@ struct store_mesh_rec {
  */
 int store_mesh_put(struct store *st, const struct store_mesh_rec *recs, size_t n, int64_t now_ms,
                    struct weft_err *e);
-/** Remove a collected tombstone, if the row is still that version (hlc). */
-int store_mesh_remove(struct store *st, const char *kind, const char *name, uint64_t hlc,
-                      struct weft_err *e);
+/** Delete the tombstones stamped below floor (collected by mesh/'s GC); live rows stay. */
+int store_mesh_gc(struct store *st, uint64_t floor, struct weft_err *e);
 typedef int (*store_mesh_fn)(void *ud, const struct store_mesh_rec *r);
 /** Every record, by key; fn returning non-zero stops. Returns 0, or -1 with e set. */
 int store_mesh_each(struct store *st, store_mesh_fn fn, void *ud, struct weft_err *e);

@@ -77,21 +77,18 @@ fail:
     return err_prefix(e, "storing mesh records");
 }
 
-int store_mesh_remove(struct store *st, const char *kind, const char *name, uint64_t hlc,
-                      struct weft_err *e)
+int store_mesh_gc(struct store *st, uint64_t floor, struct weft_err *e)
 {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db,
-                           "DELETE FROM mesh_records WHERE kind = ?1 AND name = ?2 AND hlc = ?3"
-                           " AND deleted = 1",
-                           -1, &q, NULL) != SQLITE_OK)
-        return err_set(e, "removing a mesh tombstone: %s", sqlite3_errmsg(st->db));
-    sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, (sqlite3_int64)hlc);
+    if (floor > (uint64_t)INT64_MAX)
+        floor = (uint64_t)INT64_MAX;
+    if (sqlite3_prepare_v2(st->db, "DELETE FROM mesh_records WHERE deleted = 1 AND hlc < ?1", -1,
+                           &q, NULL) != SQLITE_OK)
+        return err_set(e, "collecting mesh tombstones: %s", sqlite3_errmsg(st->db));
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)floor);
     int rc = store_step_write(st, q, e);
     sqlite3_finalize(q);
-    return rc == 0 ? 0 : err_prefix(e, "removing a mesh tombstone");
+    return rc == 0 ? 0 : err_prefix(e, "collecting mesh tombstones");
 }
 
 /* One row (columns kind, name, hlc, writer, deleted, body) as a record view. */
