@@ -92,7 +92,7 @@ static void obj_error(struct mesh_obj_ctx *c, int line, const char *kind, const 
 static void obj_error(struct mesh_obj_ctx *c, int line, const char *kind, const char *name,
                       const char *key, const char *fmt, ...)
 {
-    char what[256], qk[80], qn[96], qkey[80];
+    char what[272], qk[80], qn[96], qkey[80];
     va_list ap;
     config_quote(kind, qk, sizeof(qk));
     config_quote(name, qn, sizeof(qn));
