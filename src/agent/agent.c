@@ -223,6 +223,7 @@ static void agent_deinit(struct weft *w)
     admin_free(w->admin);
     agent_ping_stop(w);
     agent_services_stop(w);
+    agent_bundle_stop(w);
     agent_mesh_stop(w);
     agent_renew_stop(w);
     agent_ca_stop(w);

@@ -32,6 +32,7 @@
 #include "pki/issue.h"
 #include "pki/renew.h"
 #include "pki/spiffe.h"
+#include "pki/statement.h"
 #include "pki/token.h"
 #include "core/units.h"
 #include "store/store.h"
@@ -498,7 +499,7 @@ int agent_ca_start(struct weft *w, struct weft_err *e)
         return err_set(e, "cannot register the CA's methods");
     log_info(LOG_AGENT, "CA for %s: answering renew on the control listener",
              pki_ca_trust_domain(ca->ca));
-    return 0;
+    return agent_bundle_publish(w, e);
 }
 
 int agent_ca_reload(struct weft *w, struct weft_err *e)
@@ -516,6 +517,17 @@ int agent_ca_reload(struct weft *w, struct weft_err *e)
     memcpy(w->ca->signer, fp, sizeof(fp));
     w->ca->rotations++;
     return 0;
+}
+
+int agent_ca_bundle_pem(const struct weft *w, struct sbuf *out, struct weft_err *e)
+{
+    return pki_ca_bundle_pem(w->ca->ca, out, e);
+}
+
+int agent_ca_statement(struct weft *w, const char *kind, const char *name, const char *payload,
+                       struct sbuf *out, struct weft_err *e)
+{
+    return pki_statement_sign(w->ca->ca, kind, name, payload, out, e);
 }
 
 const char *agent_ca_signer(const struct weft *w)

@@ -315,6 +315,7 @@ static int mesh_api_status(void *ud, const struct admin_req *req, struct sbuf *o
     json_kv_uint(&j, "ignored", c->ignored);
     json_kv_uint(&j, "refused", c->refused);
     json_kv_uint(&j, "drift", c->drift);
+    json_kv_uint(&j, "denied", c->denied);
     json_kv_uint(&j, "expired", c->expired);
     json_kv_uint(&j, "gc", c->gcd);
     json_obj_end(&j);

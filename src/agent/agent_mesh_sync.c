@@ -114,6 +114,8 @@ static void sync_rows_clear(struct agent_mesh_sync *s)
 static void sync_on_applied(void *arg, const struct mesh_record *r)
 {
     struct agent_mesh_sync *s = arg;
+    if (strcmp(r->kind, "trust-bundle") == 0)
+        agent_bundle_changed(s->w);
     if (!s->collecting)
         return; /* a local write: stored by agent_mesh before it merged */
     if (s->nrows == s->caprows) {
@@ -146,10 +148,18 @@ static void sync_on_applied(void *arg, const struct mesh_record *r)
 static bool sync_accept(void *arg, const struct mesh_record *r, struct weft_err *e)
 {
     struct agent_mesh_sync *s = arg;
+    bool ok;
     /* The catalog: a node publishes its own services, writers or not. */
     if (strcmp(r->kind, "service") == 0)
-        return agent_services_may_publish(s->w, r, e);
-    return agent_mesh_may_write(s->w, r->writer, e) == 0;
+        ok = agent_services_may_publish(s->w, r, e);
+    /* The trust bundle: only what the CA signed. */
+    else if (strcmp(r->kind, "trust-bundle") == 0)
+        ok = agent_bundle_accept(s->w, r, e);
+    else
+        ok = agent_mesh_may_write(s->w, r->writer, e) == 0;
+    if (!ok)
+        log_ratelim(&s->rl, LOG_LEVEL_WARN, LOG_AGENT, "mesh: record refused: %s", e->msg);
+    return ok;
 }
 
 /* Store what the last serve/reply merged. Returns 0, or -1 with e. */

@@ -247,6 +247,10 @@ static int rot_api_step(void *ud, const struct admin_req *req, struct sbuf *out,
     }
     log_info(LOG_AGENT, "CA: root rotation: %s done; phase %s, signing with %.16s...", step,
              pki_ca_phase_name(rot.phase), agent_ca_signer(w));
+    /* Nodes learn the new bundle from the mesh too (agent_bundle.c). */
+    struct weft_err be = {{0}};
+    if (agent_bundle_publish(w, &be) != 0)
+        log_error(LOG_AGENT, "CA: publishing the trust bundle to the mesh: %s", be.msg);
     status = rot_status(w, &rot, out, e) == 0 ? 200 : 500;
 out:
     jsonv_free(b);

@@ -68,6 +68,7 @@ struct weft {
     struct agent_mesh *mesh;           /* the replicated state (agent_mesh.c) */
     struct agent_mesh_sync *mesh_sync; /* anti-entropy with peers (agent_mesh_sync.c) */
     struct agent_services *services;   /* local services and their checks (agent_services.c) */
+    struct event *bundle_ev;           /* install a trust bundle from the mesh (agent_bundle.c) */
 };
 
 /** Register the admin API's endpoints for this agent. */
@@ -186,6 +187,18 @@ int agent_services_api(struct weft *w);
 /** May r (a "service" record) be taken? Only its own node publishes it. */
 bool agent_services_may_publish(const struct weft *w, const struct mesh_record *r,
                                 struct weft_err *e);
+/** The trust bundle in the replicated state (agent_bundle.c). */
+bool agent_bundle_accept(const struct weft *w, const struct mesh_record *r, struct weft_err *e);
+/** A trust-bundle record arrived: install it (soon, from the loop) if it covers us. */
+void agent_bundle_changed(struct weft *w);
+/** CA node: publish the bundle as a signed statement if it changed. Returns 0 or -1. */
+int agent_bundle_publish(struct weft *w, struct weft_err *e);
+void agent_bundle_stop(struct weft *w);
+struct sbuf;
+/** CA node: the bundle PEM, and a statement signed by the CA's key(s). */
+int agent_ca_bundle_pem(const struct weft *w, struct sbuf *out, struct weft_err *e);
+int agent_ca_statement(struct weft *w, const char *kind, const char *name, const char *payload,
+                       struct sbuf *out, struct weft_err *e);
 /** Re-send our gossip tags if they changed (the mesh digest), quietly. */
 void agent_gossip_retag(struct weft *w);
 

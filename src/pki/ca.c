@@ -21,6 +21,7 @@
 #include <mbedtls/platform_util.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,12 @@ struct pki_ca {
     mbedtls_pk_context key; /* the root's private key: wiped by pki_ca_free */
     mbedtls_x509_crt crt;   /* every certificate in ca.crt; the first is ours */
     char trust_domain[SPIFFE_TD_MAX + 1];
+    /* During a rotation, the other root's key (next.key or prev.key) and
+     * certificate: statements are signed by both (pki_ca_sign_digests), so
+     * a node that trusts either root can verify them. */
+    bool has_other;
+    mbedtls_pk_context other_key;
+    mbedtls_x509_crt other_crt;
 };
 
 static int path_join(char *out, size_t cap, const char *dir, const char *file, struct weft_err *e)
@@ -262,6 +269,45 @@ static int ca_extra_roots(const char *dir, mbedtls_x509_crt *chain, const char *
     return 0;
 }
 
+/*
+ * The other root of a rotation with its key, if both files are there:
+ * next.* (added) or prev.* (activated, not retired). A prev.crt without
+ * its key (retire interrupted after the key went) is trusted but signs
+ * nothing.
+ */
+static int ca_other_load(struct pki_ca *ca, const char *dir, struct weft_err *e)
+{
+    static const char *const pairs[][2] = {{PKI_CA_NEXT_KEY_FILE, PKI_CA_NEXT_CRT_FILE},
+                                           {PKI_CA_PREV_KEY_FILE, PKI_CA_PREV_CRT_FILE}};
+    char kpath[4096], cpath[4096], eb[160];
+    for (size_t i = 0; i < 2; i++) {
+        if (path_join(kpath, sizeof(kpath), dir, pairs[i][0], e) != 0 ||
+            path_join(cpath, sizeof(cpath), dir, pairs[i][1], e) != 0)
+            return -1;
+        if (access(kpath, F_OK) != 0 || access(cpath, F_OK) != 0)
+            continue;
+        struct sbuf pem;
+        sbuf_init(&pem);
+        int rc = pki_x509_file_read(kpath, &pem, e);
+        if (rc == 0 &&
+            (rc = tls_compat_pk_parse_key(&ca->other_key, (const unsigned char *)pem.data,
+                                          pem.len + 1, pki_x509_rng, NULL)) != 0)
+            err_set(e, "%s: not a valid private key: %s", kpath,
+                    pki_x509_strerror(rc, eb, sizeof(eb)));
+        if (pem.data)
+            mbedtls_platform_zeroize(pem.data, pem.cap);
+        sbuf_deinit(&pem);
+        if (rc != 0)
+            return -1;
+        if (mbedtls_x509_crt_parse_file(&ca->other_crt, cpath) != 0 ||
+            tls_compat_pk_check_pair(&ca->other_crt.pk, &ca->other_key, pki_x509_rng, NULL) != 0)
+            return err_set(e, "%s does not belong to %s", kpath, cpath);
+        ca->has_other = true;
+        return 0;
+    }
+    return 0;
+}
+
 struct pki_ca *pki_ca_load(const char *dir, struct weft_err *e)
 {
     char path[4096], eb[160];
@@ -273,6 +319,8 @@ struct pki_ca *pki_ca_load(const char *dir, struct weft_err *e)
     }
     mbedtls_pk_init(&ca->key);
     mbedtls_x509_crt_init(&ca->crt);
+    mbedtls_pk_init(&ca->other_key);
+    mbedtls_x509_crt_init(&ca->other_crt);
     sbuf_init(&pem);
     if (tls_lib_init(e) != 0 || pki_ca_rotate_recover(dir, e) < 0 ||
         ca_crt_load(dir, &ca->crt, ca->trust_domain, sizeof(ca->trust_domain), e) != 0 ||
@@ -291,6 +339,8 @@ struct pki_ca *pki_ca_load(const char *dir, struct weft_err *e)
         err_set(e, "%s does not belong to %s/%s", path, dir, PKI_CA_CRT_FILE);
         goto fail;
     }
+    if (ca_other_load(ca, dir, e) != 0)
+        goto fail;
     mbedtls_platform_zeroize(pem.data, pem.cap);
     sbuf_deinit(&pem);
     return ca;
@@ -308,6 +358,8 @@ void pki_ca_free(struct pki_ca *ca)
         return;
     mbedtls_pk_free(&ca->key); /* zeroizes the key material */
     mbedtls_x509_crt_free(&ca->crt);
+    mbedtls_pk_free(&ca->other_key);
+    mbedtls_x509_crt_free(&ca->other_crt);
     mbedtls_platform_zeroize(ca, sizeof(*ca));
     free(ca);
 }
@@ -412,4 +464,30 @@ int pki_ca_verify_leaf(struct pki_ca *ca, struct mbedtls_x509_crt *leaf, struct 
         return err_set(e, "not issued by this CA (%s, flags 0x%x)",
                        pki_x509_strerror(rc, eb, sizeof(eb)), (unsigned)flags);
     return 0;
+}
+
+int pki_ca_sign_digest(struct pki_ca *ca, const unsigned char md[32], struct sbuf *out,
+                       struct weft_err *e)
+{
+    struct {
+        mbedtls_pk_context *key;
+        const mbedtls_x509_crt *crt;
+    } signers[2] = {{&ca->key, &ca->crt}, {&ca->other_key, &ca->other_crt}};
+    size_t n = ca->has_other ? 2 : 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+        size_t siglen = 0;
+        char fp[65], eb[160];
+        int rc = tls_compat_pk_sign(signers[i].key, MBEDTLS_MD_SHA256, md, 32, sig, sizeof(sig),
+                                    &siglen, pki_x509_rng, NULL);
+        if (rc != 0)
+            return err_set(e, "signing: %s", pki_x509_strerror(rc, eb, sizeof(eb)));
+        if (pki_x509_sha256_hex(signers[i].crt->raw.p, signers[i].crt->raw.len, fp, e) != 0)
+            return -1;
+        sbuf_printf(out, "signature = %s ", fp);
+        for (size_t k = 0; k < siglen; k++)
+            sbuf_printf(out, "%02x", sig[k]);
+        sbuf_puts(out, "\n");
+    }
+    return out->oom ? err_set(e, "out of memory") : 0;
 }

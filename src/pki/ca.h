@@ -92,6 +92,15 @@ int pki_ca_sign(struct pki_ca *ca, struct mbedtls_x509write_cert *crt, struct sb
  */
 int pki_ca_verify_leaf(struct pki_ca *ca, struct mbedtls_x509_crt *leaf, struct weft_err *e);
 
+/**
+ * Sign a SHA-256 digest with the CA's key, and during a rotation also with
+ * the other root's key: one line per signature appended to out,
+ * "signature = <root fingerprint> <DER ECDSA signature, hex>\n" (the
+ * format of pki/statement.h). Returns 0, or -1 with e.
+ */
+int pki_ca_sign_digest(struct pki_ca *ca, const unsigned char md[32], struct sbuf *out,
+                       struct weft_err *e);
+
 /** Read ca.crt in dir (not the key) and describe it. Returns 0, or -1. */
 int pki_ca_info_read(const char *dir, struct pki_ca_info *out, struct weft_err *e);
 /** The same for another root certificate file of dir (next.crt, prev.crt). */
