@@ -246,7 +246,7 @@ static void mesh_on_gc(evutil_socket_t fd, short what, void *arg)
     struct agent_mesh *m = arg;
     (void)fd;
     (void)what;
-    size_t n = mesh_table_gc(m->table, agent_mesh_wall_ms(), MESH_GC_HORIZON_DEFAULT_MS);
+    size_t n = mesh_table_gc(m->table, agent_mesh_wall_ms(), m->w->cfg->mesh.gc_horizon_ms);
     if (n == 0)
         return;
     m->gcd += n;

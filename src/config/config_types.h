@@ -81,7 +81,8 @@ struct config_ca {
 
 /* [mesh]: the replicated control plane (docs/mesh.md). */
 struct config_mesh {
-    char *writers; /* node names or node SPIFFE IDs, comma-separated; NULL = every node */
+    char *writers;         /* node names or node SPIFFE IDs, comma-separated; NULL = every node */
+    int64_t gc_horizon_ms; /* tombstones are kept this long; default 72h */
 };
 
 /* [debug]: test-only knobs, honoured only with [admin] debug = true. */

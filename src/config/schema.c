@@ -505,6 +505,15 @@ const struct config_key config_keys[] = {
      .flags = CONFIG_KEY_OPTIONAL | CONFIG_KEY_RELOAD,
      .doc = "node names or node SPIFFE IDs (spiffe://TD/node/NAME), comma-separated, that may "
             "originate changes to the mesh's config"},
+    {.section = "mesh",
+     .name = "gc_horizon",
+     .type = CONFIG_T_DURATION,
+     .def = "72h",
+     FIELD(mesh.gc_horizon_ms),
+     .min = 3600000,
+     .max = INT64_C(365) * 86400000,
+     .doc = "how long deletes (tombstones) are kept before they are collected; a node away "
+            "for longer must drop its state and resync"},
 
     /* [debug] */
     {.section = "debug",

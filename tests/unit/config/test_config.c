@@ -1056,6 +1056,7 @@ static void test_show(void **state)
                                         "\n"
                                         "[mesh]\n"
                                         "writers =\n"
+                                        "gc_horizon = 3d\n"
                                         "\n"
                                         "[debug]\n"
                                         "clock_offset = 0\n");
