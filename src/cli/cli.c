@@ -122,6 +122,24 @@ int cli_agent_args_parse(const struct cli_cmd *cmd, int argc, char **argv, struc
     return -1;
 }
 
+int cli_call_print(const struct cli_agent_args *a, const char *method, const char *path,
+                   const char *body, int64_t timeout_ms, cli_print_fn print)
+{
+    struct sbuf resp;
+    struct jsonv *v = NULL;
+    sbuf_init(&resp);
+    int rc = client_call_timeout(a->admin, a->config, method, path, body, timeout_ms, &resp, &v);
+    if (rc == WEFT_EXIT_OK) {
+        if (a->json)
+            fputs(sbuf_str(&resp), stdout);
+        else
+            print(v);
+    }
+    jsonv_free(v);
+    sbuf_deinit(&resp);
+    return rc;
+}
+
 int cli_get_command(const struct cli_cmd *cmd, int argc, char **argv, const char *path,
                     cli_print_fn print)
 {
@@ -131,17 +149,5 @@ int cli_get_command(const struct cli_cmd *cmd, int argc, char **argv, const char
         return rc;
     if (optind != argc)
         return cli_usage(cmd, 1);
-    struct sbuf resp;
-    struct jsonv *v;
-    sbuf_init(&resp);
-    rc = client_call(a.admin, a.config, "GET", path, NULL, &resp, &v);
-    if (rc == WEFT_EXIT_OK) {
-        if (a.json)
-            fputs(sbuf_str(&resp), stdout);
-        else
-            print(v);
-    }
-    jsonv_free(v);
-    sbuf_deinit(&resp);
-    return rc;
+    return cli_call_print(&a, "GET", path, NULL, 0, print);
 }

@@ -8,6 +8,8 @@
 
 #include "core/sbuf.h"
 
+#include <stdint.h>
+
 /* One subcommand: argv[0] is the subcommand's own name. */
 struct cli_cmd {
     const char *name;
@@ -34,6 +36,13 @@ struct cli_agent_args {
  */
 int cli_agent_args_parse(const struct cli_cmd *cmd, int argc, char **argv,
                          struct cli_agent_args *a);
+
+/**
+ * One request to the agent (body may be NULL; timeout_ms 0: the default),
+ * then the raw JSON (a->json) or print(reply). Returns the exit code.
+ */
+int cli_call_print(const struct cli_agent_args *a, const char *method, const char *path,
+                   const char *body, int64_t timeout_ms, cli_print_fn print);
 
 /**
  * The shape of every read-only client command:

@@ -115,28 +115,18 @@ int cmd_ca_rotate(int argc, char **argv)
         fprintf(stderr, "weft ca rotate: unknown step '%s'\n", step);
         return cli_usage(&cli_cmd_ca, 1);
     }
-    struct sbuf body, resp;
+    struct sbuf body;
     struct json_w j;
-    struct jsonv *reply = NULL;
+    struct cli_agent_args a = {.admin = admin, .config = cfg, .json = json};
     sbuf_init(&body);
-    sbuf_init(&resp);
     json_w_init(&j, &body);
     json_obj_begin(&j);
     json_kv_str(&j, "step", step);
     json_kv_int(&j, "days", days);
     json_kv_bool(&j, "force", force);
     json_obj_end(&j);
-    int rc = status
-                 ? client_call(admin, cfg, "GET", "/v1/ca/rotation", NULL, &resp, &reply)
-                 : client_call(admin, cfg, "POST", "/v1/ca/rotate", sbuf_str(&body), &resp, &reply);
-    if (rc == WEFT_EXIT_OK) {
-        if (json)
-            printf("%s\n", sbuf_str(&resp));
-        else
-            rot_print(reply);
-    }
-    jsonv_free(reply);
-    sbuf_deinit(&resp);
+    int rc = status ? cli_call_print(&a, "GET", "/v1/ca/rotation", NULL, 0, rot_print)
+                    : cli_call_print(&a, "POST", "/v1/ca/rotate", sbuf_str(&body), 0, rot_print);
     sbuf_deinit(&body);
     return rc;
 }

@@ -89,6 +89,21 @@ static int mesh_read_file(const char *path, struct sbuf *out)
     return 0;
 }
 
+static void apply_print(const struct jsonv *reply)
+{
+    const struct jsonv *objs = jsonv_get(reply, "objects");
+    for (size_t i = 0; i < jsonv_len(objs); i++) {
+        const struct jsonv *o = jsonv_at(objs, i);
+        printf("%s %s: %s\n", jsonv_str(jsonv_get(o, "kind"), "?"),
+               jsonv_str(jsonv_get(o, "name"), "?"), jsonv_str(jsonv_get(o, "change"), "?"));
+    }
+    if (jsonv_bool(jsonv_get(reply, "converged"), false)) {
+        uint64_t n = jsonv_uint(jsonv_get(reply, "members"), 0);
+        printf("converged: %llu member%s hold digest %s\n", (unsigned long long)n,
+               n == 1 ? "" : "s", jsonv_str(jsonv_get(reply, "digest"), "?"));
+    }
+}
+
 int cmd_apply(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -127,12 +142,11 @@ int cmd_apply(int argc, char **argv)
     }
     if (optind + 1 != argc)
         return cli_usage(&cli_cmd_apply, 1);
-    struct sbuf text, body, resp;
+    struct sbuf text, body;
     struct json_w j;
-    struct jsonv *reply = NULL;
+    struct cli_agent_args a = {.admin = admin, .config = cfg, .json = json};
     sbuf_init(&text);
     sbuf_init(&body);
-    sbuf_init(&resp);
     int rc = WEFT_EXIT_FAIL;
     if (mesh_read_file(argv[optind], &text) != 0)
         goto out;
@@ -143,31 +157,11 @@ int cmd_apply(int argc, char **argv)
     if (wait)
         json_kv_int(&j, "wait_ms", timeout_ms);
     json_obj_end(&j);
-    rc = client_call_timeout(admin, cfg, "POST", "/v1/mesh/apply", sbuf_str(&body),
-                             wait ? timeout_ms + 5000 : 0, &resp, &reply);
-    if (rc == WEFT_EXIT_OK) {
-        if (json) {
-            printf("%s\n", sbuf_str(&resp));
-        } else {
-            const struct jsonv *objs = jsonv_get(reply, "objects");
-            for (size_t i = 0; i < jsonv_len(objs); i++) {
-                const struct jsonv *o = jsonv_at(objs, i);
-                printf("%s %s: %s\n", jsonv_str(jsonv_get(o, "kind"), "?"),
-                       jsonv_str(jsonv_get(o, "name"), "?"),
-                       jsonv_str(jsonv_get(o, "change"), "?"));
-            }
-            if (wait)
-                printf("converged: %llu member%s hold digest %s\n",
-                       (unsigned long long)jsonv_uint(jsonv_get(reply, "members"), 0),
-                       jsonv_uint(jsonv_get(reply, "members"), 0) == 1 ? "" : "s",
-                       jsonv_str(jsonv_get(reply, "digest"), "?"));
-        }
-    }
+    rc = cli_call_print(&a, "POST", "/v1/mesh/apply", sbuf_str(&body), wait ? timeout_ms + 5000 : 0,
+                        apply_print);
 out:
-    jsonv_free(reply);
     sbuf_deinit(&text);
     sbuf_deinit(&body);
-    sbuf_deinit(&resp);
     return rc;
 }
 
@@ -223,6 +217,12 @@ int cmd_get(int argc, char **argv)
     return rc;
 }
 
+static void delete_print(const struct jsonv *reply)
+{
+    printf("%s %s: deleted\n", jsonv_str(jsonv_get(reply, "kind"), "?"),
+           jsonv_str(jsonv_get(reply, "name"), "?"));
+}
+
 int cmd_delete(int argc, char **argv)
 {
     struct cli_agent_args a;
@@ -236,19 +236,23 @@ int cmd_delete(int argc, char **argv)
     if (mesh_query("delete", argv[optind], argv[optind + 1], path + strlen(path),
                    sizeof(path) - strlen(path)))
         return WEFT_EXIT_USAGE;
-    struct sbuf resp;
-    struct jsonv *reply = NULL;
-    sbuf_init(&resp);
-    rc = client_call(a.admin, a.config, "DELETE", path, NULL, &resp, &reply);
-    if (rc == WEFT_EXIT_OK) {
-        if (a.json)
-            printf("%s\n", sbuf_str(&resp));
-        else
-            printf("%s %s: deleted\n", argv[optind], argv[optind + 1]);
+    return cli_call_print(&a, "DELETE", path, NULL, 0, delete_print);
+}
+
+static void history_print(const struct jsonv *reply)
+{
+    const struct jsonv *hs = jsonv_get(reply, "history");
+    if (jsonv_len(hs))
+        printf("%-24s %-8s %-40s %s\n", "WHEN", "CHANGE", "OBJECT", "BY");
+    for (size_t i = 0; i < jsonv_len(hs); i++) {
+        const struct jsonv *h = jsonv_at(hs, i);
+        char obj[200];
+        snprintf(obj, sizeof(obj), "%s %s", jsonv_str(jsonv_get(h, "kind"), "?"),
+                 jsonv_str(jsonv_get(h, "name"), "?"));
+        printf("%-24s %-8s %-40s %s\n", jsonv_str(jsonv_get(h, "at"), "?"),
+               jsonv_bool(jsonv_get(h, "deleted"), false) ? "delete" : "write", obj,
+               jsonv_str(jsonv_get(h, "writer"), "?"));
     }
-    jsonv_free(reply);
-    sbuf_deinit(&resp);
-    return rc;
 }
 
 int cmd_history(int argc, char **argv)
@@ -296,29 +300,6 @@ int cmd_history(int argc, char **argv)
     } else {
         snprintf(path + strlen(path), sizeof(path) - strlen(path), "?limit=%ld", limit);
     }
-    struct sbuf resp;
-    struct jsonv *reply = NULL;
-    sbuf_init(&resp);
-    int rc = client_call(admin, cfg, "GET", path, NULL, &resp, &reply);
-    if (rc == WEFT_EXIT_OK) {
-        const struct jsonv *hs = jsonv_get(reply, "history");
-        if (json) {
-            printf("%s\n", sbuf_str(&resp));
-        } else {
-            if (jsonv_len(hs))
-                printf("%-24s %-8s %-40s %s\n", "WHEN", "CHANGE", "OBJECT", "BY");
-            for (size_t i = 0; i < jsonv_len(hs); i++) {
-                const struct jsonv *h = jsonv_at(hs, i);
-                char obj[200];
-                snprintf(obj, sizeof(obj), "%s %s", jsonv_str(jsonv_get(h, "kind"), "?"),
-                         jsonv_str(jsonv_get(h, "name"), "?"));
-                printf("%-24s %-8s %-40s %s\n", jsonv_str(jsonv_get(h, "at"), "?"),
-                       jsonv_bool(jsonv_get(h, "deleted"), false) ? "delete" : "write", obj,
-                       jsonv_str(jsonv_get(h, "writer"), "?"));
-            }
-        }
-    }
-    jsonv_free(reply);
-    sbuf_deinit(&resp);
-    return rc;
+    struct cli_agent_args a = {.admin = admin, .config = cfg, .json = json};
+    return cli_call_print(&a, "GET", path, NULL, 0, history_print);
 }

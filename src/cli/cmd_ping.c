@@ -42,24 +42,14 @@ int cmd_ping(int argc, char **argv)
         return rc;
     if (optind + 1 != argc)
         return cli_usage(&cli_cmd_ping, 1);
-    struct sbuf body, resp;
+    struct sbuf body;
     struct json_w j;
-    struct jsonv *reply = NULL;
     sbuf_init(&body);
-    sbuf_init(&resp);
     json_w_init(&j, &body);
     json_obj_begin(&j);
     json_kv_str(&j, "addr", argv[optind]);
     json_obj_end(&j);
-    rc = client_call(a.admin, a.config, "POST", "/v1/control/ping", sbuf_str(&body), &resp, &reply);
-    if (rc == WEFT_EXIT_OK) {
-        if (a.json)
-            printf("%s\n", sbuf_str(&resp));
-        else
-            ping_print(reply);
-    }
-    jsonv_free(reply);
-    sbuf_deinit(&resp);
+    rc = cli_call_print(&a, "POST", "/v1/control/ping", sbuf_str(&body), 0, ping_print);
     sbuf_deinit(&body);
     return rc;
 }

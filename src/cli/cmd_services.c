@@ -60,6 +60,13 @@ int cmd_services(int argc, char **argv)
     return cli_get_command(&cli_cmd_services, argc, argv, "/v1/services", services_print);
 }
 
+static void service_print(const struct jsonv *reply)
+{
+    const char *reg = jsonv_str(jsonv_get(reply, "registered"), NULL);
+    printf("service %s %s\n", reg ? reg : jsonv_str(jsonv_get(reply, "removed"), "?"),
+           reg ? "registered" : "removed");
+}
+
 static int service_add(int argc, char **argv)
 {
     static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
@@ -117,11 +124,10 @@ static int service_add(int argc, char **argv)
         fprintf(stderr, "weft service add: NAME and --port are required\n");
         return cli_usage(&cli_cmd_service, 1);
     }
-    struct sbuf body, resp;
+    struct sbuf body;
     struct json_w j;
-    struct jsonv *reply = NULL;
+    struct cli_agent_args a = {.admin = admin, .config = cfg};
     sbuf_init(&body);
-    sbuf_init(&resp);
     json_w_init(&j, &body);
     json_obj_begin(&j);
     json_kv_str(&j, "name", argv[optind]);
@@ -137,12 +143,8 @@ static int service_add(int argc, char **argv)
         if (str[map[i].opt])
             json_kv_str(&j, map[i].key, str[map[i].opt]);
     json_obj_end(&j);
-    int rc = client_call(admin, cfg, "POST", "/v1/services", sbuf_str(&body), &resp, &reply);
-    if (rc == WEFT_EXIT_OK)
-        printf("service %s registered\n", argv[optind]);
-    jsonv_free(reply);
+    int rc = cli_call_print(&a, "POST", "/v1/services", sbuf_str(&body), 0, service_print);
     sbuf_deinit(&body);
-    sbuf_deinit(&resp);
     return rc;
 }
 
@@ -160,15 +162,7 @@ static int service_remove(int argc, char **argv)
         return WEFT_EXIT_USAGE;
     }
     snprintf(path, sizeof(path), "/v1/services?name=%s", name);
-    struct sbuf resp;
-    struct jsonv *reply = NULL;
-    sbuf_init(&resp);
-    rc = client_call(a.admin, a.config, "DELETE", path, NULL, &resp, &reply);
-    if (rc == WEFT_EXIT_OK)
-        printf("service %s removed\n", argv[optind]);
-    jsonv_free(reply);
-    sbuf_deinit(&resp);
-    return rc;
+    return cli_call_print(&a, "DELETE", path, NULL, 0, service_print);
 }
 
 int cmd_service(int argc, char **argv)
