@@ -49,6 +49,7 @@ struct agent_ca {
     uint64_t checkins;         /* renew requests that asked for nothing (check-ins) */
     uint64_t not_enrolled;     /* refused: a service the node is not enrolled for */
     uint64_t bad_request;      /* refused: not a node, another trust domain, malformed */
+    uint64_t revoked;          /* refused: the caller is revoked */
     uint64_t proofs;           /* enrollments learnt from a proof of possession */
     uint64_t tokens;           /* tokens handed out */
     uint64_t enrolled;         /* nodes enrolled with a token */
@@ -185,6 +186,12 @@ static int ca_renew(void *ud, const struct ctl_call *call, struct sbuf *out, str
         caller.kind != SPIFFE_NODE || strcmp(caller.trust_domain, td) != 0) {
         ca->bad_request++;
         err_set(e, "renew: %s is not a node of trust domain %s", call->peer_id, td);
+        goto refused;
+    }
+    if (agent_revoked_node(w, caller.name)) {
+        ca->revoked++;
+        err_set(e, "renew: node %s is revoked: re-enroll it under another name, or unrevoke it",
+                caller.name);
         goto refused;
     }
     const struct jsonv *node = jsonv_get(call->body, "node");
@@ -459,7 +466,8 @@ out:
 
 int agent_ca_api(struct weft *w)
 {
-    if (admin_route(w->admin, ADMIN_POST, "/v1/ca/token", ca_api_token, w) != 0)
+    if (admin_route(w->admin, ADMIN_POST, "/v1/ca/token", ca_api_token, w) != 0 ||
+        agent_revoke_api(w) != 0)
         return -1;
     return agent_rotate_api(w);
 }
@@ -566,6 +574,7 @@ void agent_ca_status(const struct weft *w, struct json_w *j)
     json_obj_begin(j);
     json_kv_uint(j, "not_enrolled", ca->not_enrolled);
     json_kv_uint(j, "bad_request", ca->bad_request);
+    json_kv_uint(j, "revoked", ca->revoked);
     json_kv_uint(j, "token_unknown", ca->token_refused[STORE_TOKEN_UNKNOWN]);
     json_kv_uint(j, "token_used", ca->token_refused[STORE_TOKEN_USED]);
     json_kv_uint(j, "token_expired", ca->token_refused[STORE_TOKEN_EXPIRED]);

@@ -152,9 +152,14 @@ static bool sync_accept(void *arg, const struct mesh_record *r, struct weft_err 
     /* The catalog: a node publishes its own services, writers or not. */
     if (strcmp(r->kind, "service") == 0)
         ok = agent_services_may_publish(s->w, r, e);
-    /* The trust bundle: only what the CA signed. */
+    /* The trust bundle and revocations: only what the CA signed. */
     else if (strcmp(r->kind, "trust-bundle") == 0)
         ok = agent_bundle_accept(s->w, r, e);
+    else if (strcmp(r->kind, "revocation") == 0)
+        ok = agent_revoke_accept(s->w, r, e);
+    /* Nothing else from a revoked writer. */
+    else if (agent_revoked_id(s->w, r->writer))
+        ok = err_set(e, "%s/%s: its writer %s is revoked", r->kind, r->name, r->writer) == 0;
     else
         ok = agent_mesh_may_write(s->w, r->writer, e) == 0;
     if (!ok)
@@ -201,6 +206,12 @@ static int sync_method(void *ud, const struct ctl_call *call, struct sbuf *out, 
     struct weft *w = ud;
     struct agent_mesh_sync *s = w->mesh_sync;
     struct sbuf req;
+    if (agent_revoked_id(w, call->peer_id)) {
+        s->serve_refused++;
+        log_ratelim(&s->rl, LOG_LEVEL_WARN, LOG_AGENT, "mesh: sync from %s refused: revoked",
+                    call->peer_id);
+        return err_set(e, "mesh.sync: %s is revoked", call->peer_id);
+    }
     sbuf_init(&req);
     if (call->body)
         jsonv_write(call->body, &req);
@@ -389,7 +400,7 @@ void agent_mesh_peers_behind(struct weft *w, size_t *members, size_t *behind, ch
             sync_member(m, addr, sizeof(addr), dig) < 0)
             continue;
         const struct sync_peer *p = sync_peer_find(w->mesh_sync, swim_member_name(m));
-        if (p && p->untrusted)
+        if ((p && p->untrusted) || agent_revoked_node(w, swim_member_name(m)))
             continue;
         (*members)++;
         if (strcmp(dig, ours) != 0) {
@@ -421,7 +432,7 @@ static void sync_on_tick(evutil_socket_t fd, short what, void *arg)
         const struct swim_member *m = swim_member_at(sw, i);
         const char *name = swim_member_name(m);
         if (strcmp(name, swim_name(sw)) == 0 || sync_member(m, addr, sizeof(addr), dig) != 0 ||
-            strcmp(dig, ours) == 0)
+            strcmp(dig, ours) == 0 || agent_revoked_node(w, name))
             continue;
         struct sync_peer *p = sync_peer_slot(s, name);
         if (p->retry_at_ms > now)

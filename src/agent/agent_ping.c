@@ -35,8 +35,8 @@ static int ping_method(void *ud, const struct ctl_call *call, struct sbuf *out, 
 {
     struct weft *w = ud;
     struct json_w j;
-    (void)call;
-    (void)e;
+    if (agent_revoked_id(w, call->peer_id))
+        return err_set(e, "ping: %s is revoked", call->peer_id);
     json_w_init(&j, out);
     json_obj_begin(&j);
     json_kv_str(&j, "id", w->ident->idents[0].spiffe_id);

@@ -187,6 +187,13 @@ int agent_services_api(struct weft *w);
 /** May r (a "service" record) be taken? Only its own node publishes it. */
 bool agent_services_may_publish(const struct weft *w, const struct mesh_record *r,
                                 struct weft_err *e);
+/** Revoked nodes in the replicated state (agent_revoke.c). */
+bool agent_revoke_accept(const struct weft *w, const struct mesh_record *r, struct weft_err *e);
+/** Is node NAME (or the node of a SPIFFE ID) revoked by a CA statement we hold? */
+bool agent_revoked_node(struct weft *w, const char *node);
+bool agent_revoked_id(struct weft *w, const char *spiffe_id);
+/** POST /v1/ca/revoke (CA node). */
+int agent_revoke_api(struct weft *w);
 /** The trust bundle in the replicated state (agent_bundle.c). */
 bool agent_bundle_accept(const struct weft *w, const struct mesh_record *r, struct weft_err *e);
 /** A trust-bundle record arrived: install it (soon, from the loop) if it covers us. */

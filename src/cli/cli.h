@@ -8,6 +8,7 @@
 
 #include "core/sbuf.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* One subcommand: argv[0] is the subcommand's own name. */
@@ -67,6 +68,7 @@ int cmd_config(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
 int cmd_ca_rotate(int argc, char **argv);
+int cmd_ca_revoke(int argc, char **argv, bool revoked);
 int cmd_ping(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_get(int argc, char **argv);

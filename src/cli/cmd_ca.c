@@ -34,7 +34,8 @@ const struct cli_cmd cli_cmd_ca = {
     "       weft ca token --node NAME [--services A,B,...] [--ttl 1h] [--addr HOST:PORT]\n"
     "                     [--admin ADDR] [-c FILE]\n"
     "       weft ca rotate status|add|activate|retire [--days N] [--force] [--json]\n"
-    "                     [--admin ADDR] [-c FILE]\n\n"
+    "                     [--admin ADDR] [-c FILE]\n"
+    "       weft ca revoke|unrevoke --node NAME [--reason TEXT] [--admin ADDR] [-c FILE]\n\n"
     "init:  create a CA in DIR (made 0700): an ECDSA P-256 root key, ca.key\n"
     "       (0600), and a self-signed root certificate for spiffe://TD, ca.crt\n"
     "       (0644), valid for N days (default 3650). Never overwrites a CA.\n"
@@ -57,7 +58,10 @@ const struct cli_cmd cli_cmd_ca = {
     "       it); nodes re-issue their certificates at their next check-in.\n"
     "       retire: drop the old root (refused until every node's certificates\n"
     "       come from the new one). status: the phase and each node's state.\n"
-    "       --force takes a step although some nodes are not ready.\n\n"
+    "       --force takes a step although some nodes are not ready.\n"
+    "revoke: through the running agent that holds the CA, publish a signed\n"
+    "       statement that node NAME is revoked: every node refuses its control\n"
+    "       calls and its records, the CA its renewals. unrevoke lifts it.\n\n"
     "Names: 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit, no \"..\".\n"
     "Trust domain: a lowercase DNS name (example.org).\n"
     "Exit codes: 0 ok, 1 failure (bad name, existing files, ...), 2 usage error.\n",
@@ -331,6 +335,8 @@ int cmd_ca(int argc, char **argv)
         rc = ca_token_cmd(argc - 1, argv + 1);
     else if (strcmp(argv[1], "rotate") == 0)
         rc = cmd_ca_rotate(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "revoke") == 0 || strcmp(argv[1], "unrevoke") == 0)
+        rc = cmd_ca_revoke(argc - 1, argv + 1, argv[1][0] == 'r');
     else {
         fprintf(stderr, "weft ca: unknown subcommand '%s'\n", argv[1]);
         return cli_usage(&cli_cmd_ca, 1);

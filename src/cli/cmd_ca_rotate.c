@@ -1,5 +1,6 @@
 /*
- * cmd_ca_rotate: `weft ca rotate status|add|activate|retire`, root rotation
+ * cmd_ca_rotate: `weft ca rotate status|add|activate|retire`, root rotation,
+ * and `weft ca revoke|unrevoke --node NAME` (POST /v1/ca/revoke),
  * through the running agent that holds the CA (GET /v1/ca/rotation, POST
  * /v1/ca/rotate; agent/agent_rotate.c). The steps and their gates are in
  * docs/identity.md "Root rotation".
@@ -127,6 +128,54 @@ int cmd_ca_rotate(int argc, char **argv)
     json_obj_end(&j);
     int rc = status ? cli_call_print(&a, "GET", "/v1/ca/rotation", NULL, 0, rot_print)
                     : cli_call_print(&a, "POST", "/v1/ca/rotate", sbuf_str(&body), 0, rot_print);
+    sbuf_deinit(&body);
+    return rc;
+}
+
+static void revoke_print(const struct jsonv *v)
+{
+    printf("node %s: %s\n", jsonv_str(jsonv_get(v, "node"), "?"),
+           jsonv_bool(jsonv_get(v, "revoked"), false) ? "revoked" : "no longer revoked");
+}
+
+int cmd_ca_revoke(int argc, char **argv, bool revoked)
+{
+    static const struct option opts[] = {
+        {"node", required_argument, NULL, 'n'},   {"reason", required_argument, NULL, 'r'},
+        {"json", no_argument, NULL, 'j'},         {"admin", required_argument, NULL, 'A'},
+        {"config", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+    struct cli_agent_args a = {0};
+    const char *node = NULL, *reason = "";
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        if (c == 'n')
+            node = optarg;
+        else if (c == 'r')
+            reason = optarg;
+        else if (c == 'j')
+            a.json = 1;
+        else if (c == 'A')
+            a.admin = optarg;
+        else if (c == 'c')
+            a.config = optarg;
+        else
+            return cli_usage(&cli_cmd_ca, 1);
+    }
+    if (!node || optind != argc) {
+        fprintf(stderr, "weft ca %s: --node is required\n", revoked ? "revoke" : "unrevoke");
+        return cli_usage(&cli_cmd_ca, 1);
+    }
+    struct sbuf body;
+    struct json_w j;
+    sbuf_init(&body);
+    json_w_init(&j, &body);
+    json_obj_begin(&j);
+    json_kv_str(&j, "node", node);
+    json_kv_str(&j, "reason", reason);
+    json_kv_bool(&j, "revoked", revoked);
+    json_obj_end(&j);
+    int rc = cli_call_print(&a, "POST", "/v1/ca/revoke", sbuf_str(&body), 0, revoke_print);
     sbuf_deinit(&body);
     return rc;
 }
