@@ -65,6 +65,12 @@ struct sync_peer {
     int64_t retry_at_ms; /* monotonic; 0 = no backoff */
     int64_t backoff_ms;
     bool untrusted; /* the last exchange failed in the TLS handshake */
+    /* After a successful exchange: the peer's tag and our digest when it
+     * ended. While both are unchanged the tables were equal then and the
+     * peer's tag is only stale (gossip has not spread its new one yet):
+     * no new exchange. */
+    char done_tag[17];
+    char done_ours[17];
 };
 
 struct agent_mesh_sync {
@@ -75,6 +81,7 @@ struct agent_mesh_sync {
     struct ctl_client_call *call;
     struct tls_conf *conf;
     char peer[128];
+    char peer_tag[17]; /* the peer's digest tag when the exchange began */
     char addr[300];
     int64_t started_ms;
     /* records merged during one serve or reply, stored before returning */
@@ -86,7 +93,8 @@ struct agent_mesh_sync {
     /* counters */
     uint64_t sessions_ok, sessions_failed, served, serve_refused, store_errors;
     uint64_t records_in, records_out;
-    struct mesh_sync_stats in; /* what peers pushed to us and what we pulled */
+    struct mesh_sync_stats in;  /* as responder: requests served, their bytes, merges */
+    struct mesh_sync_stats out; /* as initiator: every session's requests and bytes, summed */
     char last_peer[128], last_error[WEFT_ERR_MAX];
     int64_t last_ok_ms; /* wall */
     struct log_ratelim rl;
@@ -268,7 +276,14 @@ static const struct sync_peer *sync_peer_find(const struct agent_mesh_sync *s, c
 static void sync_end(struct agent_mesh_sync *s, bool ok, const char *err)
 {
     struct sync_peer *p = sync_peer_slot(s, s->peer);
+    const struct mesh_sync_stats *sst = mesh_sync_session_stats(s->sess);
+    /* Failed sessions moved bytes too. */
+    s->out.requests += sst->requests;
+    s->out.bytes_out += sst->bytes_out;
+    s->out.bytes_in += sst->bytes_in;
     if (ok) {
+        snprintf(p->done_tag, sizeof(p->done_tag), "%s", s->peer_tag);
+        agent_mesh_tag(s->w, p->done_ours, sizeof(p->done_ours));
         const struct mesh_sync_stats *st = mesh_sync_session_stats(s->sess);
         s->sessions_ok++;
         s->last_ok_ms = clock_wall_ms();
@@ -435,12 +450,14 @@ static void sync_on_tick(evutil_socket_t fd, short what, void *arg)
             strcmp(dig, ours) == 0 || agent_revoked_node(w, name))
             continue;
         struct sync_peer *p = sync_peer_slot(s, name);
-        if (p->retry_at_ms > now)
+        if (p->retry_at_ms > now ||
+            (strcmp(p->done_tag, dig) == 0 && strcmp(p->done_ours, ours) == 0))
             continue;
         /* Reservoir sampling: a uniform pick among the candidates. */
         if ((uint64_t)clock_mono_us() % ++seen == 0) {
             pick = name;
             snprintf(pick_addr, sizeof(pick_addr), "%s", addr);
+            snprintf(s->peer_tag, sizeof(s->peer_tag), "%s", dig);
         }
     }
     if (!pick)
@@ -512,6 +529,14 @@ void agent_mesh_sync_status(const struct weft *w, struct json_w *j)
     json_kv_uint(j, "merged_applied", s->in.applied);
     json_kv_uint(j, "merged_ignored", s->in.ignored);
     json_kv_uint(j, "merged_refused", s->in.refused);
+    /* Request and reply bodies (JSON, before TLS and framing): as initiator
+     * (every session, failed ones too) and as responder. */
+    json_kv_uint(j, "requests_sent", s->out.requests);
+    json_kv_uint(j, "bytes_sent", s->out.bytes_out);
+    json_kv_uint(j, "bytes_received", s->out.bytes_in);
+    json_kv_uint(j, "requests_served", s->in.requests);
+    json_kv_uint(j, "served_bytes_in", s->in.bytes_in);
+    json_kv_uint(j, "served_bytes_out", s->in.bytes_out);
     json_kv_bool(j, "in_flight", s->sess != NULL);
     json_kv_str(j, "last_peer", s->last_peer[0] ? s->last_peer : NULL);
     json_kv_str(j, "last_error", s->last_error[0] ? s->last_error : NULL);

@@ -178,6 +178,7 @@ start n5
 wait_for 300 0.1 has_obj n5 policy while-away && pass "n5, down during a write, catches up" ||
     fail "n5 catches up"
 wait_for 300 0.1 same_digest n1 n2 n3 n4 n5 && pass "all five converge again" || fail "all five converge again"
+check "sync counts the bodies it moved" test "$(mesh n5 'v["sync"]["bytes_sent"] + v["sync"]["served_bytes_in"]')" -gt 0
 
 # ---- the node of another CA -----------------------------------------------------
 check "x (another CA) holds none of it" bash -c '! "$0" get --admin "$1" policy allow-sensors' "$WEFT" "$(sock x)"
