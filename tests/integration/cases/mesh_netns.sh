@@ -28,7 +28,10 @@
 #       convergence, at all five;
 #   (4) 10 % loss (iptables statistic, both directions) on n5's link: a
 #       write at n1 still reaches n5, and one at n5 reaches the others (the
-#       DROP rule's counters show packets were lost).
+#       DROP rule's counters show packets were lost);
+#   (5) the catalog across the namespaces: n4's [service web] (python3 -m
+#       http.server inside n4's namespace, an http check) is listed passing
+#       at all five, and critical at all five once the server is killed.
 # Skipped (exit 77, ctest SKIP_RETURN_CODE) when not root, without `ip
 # netns`, or `iptables`.
 source "$(dirname "$0")/../lib.sh"
@@ -52,6 +55,12 @@ netns_star "$NS" 5 "$NET"
 
 GPORT=7946
 CPORT=7947
+WEBPORT=8080
+# n4's service: a real HTTP server inside n4's namespace.
+ip netns exec "$NS-4" python3 -m http.server "$WEBPORT" --bind "$NET.4" --directory "$T" \
+    >"$T/web.log" 2>&1 &
+WEB_PID=$!
+PIDS+=("$WEB_PID")
 ALL=(1 2 3 4 5)
 "$WEFT" ca init --trust-domain example.org --out "$T/ca" >/dev/null
 for i in "${ALL[@]}"; do "$WEFT" ca issue --ca "$T/ca" --node "n$i" --out "$T/b-$i" >/dev/null; done
@@ -69,6 +78,8 @@ start_node() { # I: start node I in its namespace (joining node 1, except node 1
         printf '[identity]\nbundle = %s\n' "$T/b-$i"
         printf '[control]\nlisten = %s:%s\nhandshake_timeout = 5s\nrequest_timeout = 10s\n' \
             "$NET.$i" "$CPORT"
+        [ "$i" -ne 4 ] || printf '[service web]\naddress = %s\nport = %s\nprotocol = http\ncheck = http\ncheck_interval = 1s\ncheck_timeout = 500ms\nhealthy_threshold = 1\nunhealthy_threshold = 2\n' \
+            "$NET.4" "$WEBPORT"
     } >"$T/n$i.ini"
     start_agent_in "$NS-$i" "$T/n$i.ini" "$T/n$i.log"
     NPID[i]=$AGENT_PID
@@ -129,7 +140,8 @@ apply_at() { "$WEFT" apply --admin "$(sock "$1")" "$T/$2.ini" >/dev/null; }
 # ---- (1) one cluster; apply at one node reaches all five ------------------------------
 for i in "${ALL[@]}"; do start_node "$i"; done
 wait_for 150 0.2 all_alive 5 "${ALL[@]}" || die "the cluster did not form: $(members 1 | tr '\n' ,)"
-check "(1) every node starts with the same (empty) state" same_digest "${ALL[@]}"
+wait_for 300 0.1 same_digest "${ALL[@]}" && pass "(1) every node reaches the same state (n4's service record)" ||
+    fail "(1) every node reaches the same state"
 policy_file first
 "$WEFT" apply --wait --timeout 30s --admin "$(sock 2)" "$T/first.ini" >"$T/apply1.txt" 2>&1 ||
     fail "(1) apply --wait at n2: $(cat "$T/apply1.txt")"
@@ -137,6 +149,17 @@ for i in "${ALL[@]}"; do
     check "(1) after apply --wait at n2, weft get at n$i holds policy first" has_obj "$i" policy first
 done
 
+# web_is STATE I...: each node I lists web@n4 with health STATE.
+web_is() {
+    local want=$1 i
+    shift
+    for i in "$@"; do
+        "$WEFT" services --json --admin "$(sock "$i")" >"$T/svcs-$i.json" 2>/dev/null || return 1
+        [ "$(py "$T/svcs-$i.json" '[s["health"] for s in v["services"] if s["service"] == "web" and s["node"] == "n4"]')" = "['$want']" ] || return 1
+    done
+}
+wait_for 300 0.1 web_is passing "${ALL[@]}" && pass "(1) the catalog: web@n4 is passing at all five" ||
+    fail "(1) the catalog: web@n4 passing at all five"
 log "(1) done at $SECONDS s"
 
 # ---- (2) partition {1,2} | {3,4,5} -------------------------------------------------------
@@ -302,5 +325,11 @@ check "(4) the loss was real: the DROP rule dropped packets" test "$(dropped)" -
 check "(4) all five converge to one digest under the loss" wait_for 200 0.1 same_digest "${ALL[@]}"
 ip netns exec "$NS-5" iptables -F MESHLOSS
 log "(4) done at $SECONDS s"
+
+# ---- (5) the service dies: every namespace sees it ------------------------------------------
+kill -9 "$WEB_PID"
+wait "$WEB_PID" 2>/dev/null || true
+wait_for 300 0.1 web_is critical "${ALL[@]}" && pass "(5) web@n4 killed: critical at all five" ||
+    fail "(5) web@n4 critical at all five"
 
 finish
