@@ -145,7 +145,7 @@ int agent_bundle_publish(struct weft *w, struct weft_err *e)
         struct mesh_record r = {
             .kind = BUNDLE_KIND,
             .name = BUNDLE_NAME,
-            .hlc = mesh_hlc_now(mesh_table_hlc(agent_mesh_table(w)), agent_mesh_wall_ms()),
+            .hlc = mesh_hlc_now(mesh_table_hlc(agent_mesh_table(w)), agent_mesh_wall_ms(w)),
             .writer = agent_mesh_writer(w),
             .body = (const uint8_t *)body.data,
             .body_len = body.len};

@@ -69,9 +69,12 @@ struct agent_mesh {
     uint64_t applies, deletes, unchanged, store_errors, gcd;
 };
 
-int64_t agent_mesh_wall_ms(void)
+int64_t agent_mesh_wall_ms(const struct weft *w)
 {
-    return clock_wall_ms();
+    /* The wall clock, plus the debug offset ([debug] clock_offset, POST
+     * /v1/debug/clock; zero unless [admin] debug): tests move a node's
+     * certificates and its mesh stamps together, as real time would. */
+    return clock_wall_ms() + w->clock_offset_ms;
 }
 
 const char *agent_mesh_writer(const struct weft *w)
@@ -131,7 +134,7 @@ int agent_mesh_store_and_merge(struct weft *w, const struct mesh_record *recs, s
         m->store_errors++;
         return -1;
     }
-    int64_t now = agent_mesh_wall_ms();
+    int64_t now = agent_mesh_wall_ms(w);
     for (size_t i = 0; i < n; i++) {
         struct weft_err me = {{0}};
         /* Stored, so accepted: never refused for drift here (the caller
@@ -159,7 +162,7 @@ static int mesh_load_one(void *ud, const struct store_mesh_rec *r)
                               .body_len = r->body_len};
     /* Our own store: judged at the record's own time, so a clock that went
      * back across a reboot (no RTC) refuses nothing and the HLC moves past. */
-    int64_t now = agent_mesh_wall_ms();
+    int64_t now = agent_mesh_wall_ms(m->w);
     int64_t at = mesh_hlc_ms(r->hlc) > now ? mesh_hlc_ms(r->hlc) : now;
     enum mesh_merge rc = mesh_table_merge(m->table, &rec, at, &e);
     if (rc == MESH_MERGE_NOMEM)
@@ -246,7 +249,7 @@ static void mesh_on_gc(evutil_socket_t fd, short what, void *arg)
     struct agent_mesh *m = arg;
     (void)fd;
     (void)what;
-    size_t n = mesh_table_gc(m->table, agent_mesh_wall_ms(), m->w->cfg->mesh.gc_horizon_ms);
+    size_t n = mesh_table_gc(m->table, agent_mesh_wall_ms(m->w), m->w->cfg->mesh.gc_horizon_ms);
     if (n == 0)
         return;
     m->gcd += n;
@@ -447,7 +450,7 @@ static int mesh_api_apply(void *ud, const struct admin_req *req, struct sbuf *ou
         goto out;
     }
     size_t n = 0;
-    int64_t now = agent_mesh_wall_ms();
+    int64_t now = agent_mesh_wall_ms(w);
     for (size_t i = 0; i < f.n; i++) {
         const struct mesh_obj *o = &f.objs[i];
         const char *kind = mesh_obj_kind_name(o->kind);
@@ -587,7 +590,7 @@ static int mesh_api_delete(void *ud, const struct admin_req *req, struct sbuf *o
         return 403;
     struct mesh_record t = {.kind = kind,
                             .name = name,
-                            .hlc = mesh_hlc_now(mesh_table_hlc(m->table), agent_mesh_wall_ms()),
+                            .hlc = mesh_hlc_now(mesh_table_hlc(m->table), agent_mesh_wall_ms(w)),
                             .writer = m->writer,
                             .deleted = true};
     if (agent_mesh_store_and_merge(w, &t, 1, e) != 0)

@@ -224,7 +224,7 @@ static int sync_method(void *ud, const struct ctl_call *call, struct sbuf *out, 
     if (call->body)
         jsonv_write(call->body, &req);
     s->collecting = true;
-    int rc = mesh_sync_serve(agent_mesh_table(w), sbuf_str(&req), req.len, agent_mesh_wall_ms(),
+    int rc = mesh_sync_serve(agent_mesh_table(w), sbuf_str(&req), req.len, agent_mesh_wall_ms(s->w),
                              MESH_SYNC_BUDGET_DEFAULT, out, &s->in, e);
     s->collecting = false;
     sbuf_deinit(&req);
@@ -331,7 +331,8 @@ static void sync_done(void *ud, bool ok, const struct jsonv *body, const char *e
     sbuf_init(&text);
     jsonv_write(body, &text);
     s->collecting = true;
-    int rc = mesh_sync_session_reply(s->sess, sbuf_str(&text), text.len, agent_mesh_wall_ms(), &e);
+    int rc =
+        mesh_sync_session_reply(s->sess, sbuf_str(&text), text.len, agent_mesh_wall_ms(s->w), &e);
     s->collecting = false;
     sbuf_deinit(&text);
     struct weft_err pe = {{0}};

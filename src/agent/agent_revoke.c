@@ -146,7 +146,7 @@ static int revoke_api(void *ud, const struct admin_req *req, struct sbuf *out, s
     struct mesh_record r = {
         .kind = REVOKE_KIND,
         .name = node,
-        .hlc = mesh_hlc_now(mesh_table_hlc(agent_mesh_table(w)), agent_mesh_wall_ms()),
+        .hlc = mesh_hlc_now(mesh_table_hlc(agent_mesh_table(w)), agent_mesh_wall_ms(w)),
         .writer = agent_mesh_writer(w),
         .body = (const uint8_t *)body.data,
         .body_len = body.len};

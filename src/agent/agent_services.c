@@ -125,7 +125,7 @@ static int svc_publish(struct agent_services *as, const struct svc *s, bool dele
     struct mesh_record r = {
         .kind = SVC_KIND,
         .name = key,
-        .hlc = mesh_hlc_now(mesh_table_hlc(agent_mesh_table(w)), agent_mesh_wall_ms()),
+        .hlc = mesh_hlc_now(mesh_table_hlc(agent_mesh_table(w)), agent_mesh_wall_ms(w)),
         .writer = agent_mesh_writer(w),
         .deleted = deleted,
         .body = deleted ? NULL : (const uint8_t *)body.data,

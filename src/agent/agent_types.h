@@ -159,8 +159,8 @@ int agent_mesh_api(struct weft *w);
 struct mesh_table *agent_mesh_table(struct weft *w);
 /** This node's writer identity (its node SPIFFE ID). */
 const char *agent_mesh_writer(const struct weft *w);
-/** The wall clock the mesh stamps and judges with (ms). */
-int64_t agent_mesh_wall_ms(void);
+/** The wall clock the mesh stamps and judges with (ms), with the debug offset. */
+int64_t agent_mesh_wall_ms(const struct weft *w);
 /** The digest as the gossip tag carries it: 16 hex digits. */
 void agent_mesh_tag(const struct weft *w, char *out, size_t cap);
 /** The table changed: publish the new digest in the tags (debounced). */
