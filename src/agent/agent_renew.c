@@ -444,7 +444,9 @@ int agent_renew_start(struct weft *w, struct weft_err *e)
     if (rc < 0)
         return err_prefix(e, "renewal at start");
     if (rc == 1) {
-        /* Before READY: run the loop until the call is done or start_wait. */
+        /* Before READY: run the loop until the call is done or start_wait
+         * (the admin API answers meanwhile: say so). */
+        r->start = "in_progress";
         bool late = false;
         struct event *deadline = event_new(w->base, -1, 0, renew_on_deadline, &late);
         if (!deadline || loop_timer_add(deadline, w->cfg->identity.start_wait_ms) != 0) {
