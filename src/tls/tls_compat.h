@@ -21,7 +21,12 @@
  *     MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET once per ticket; 2.28
  *     has no such code (TLS 1.2 tickets arrive inside the handshake);
  *   - TLS 1.3 ciphersuite IDs exist in 3.x only;
- *   - mbedtls_ssl_is_handshake_over() is 3.x only (2.28: the state field).
+ *   - mbedtls_ssl_is_handshake_over() is 3.x only (2.28: the state field);
+ *   - a 3.6 client refuses to resume a TLS 1.3 session under another host
+ *     name than it was made with (MBEDTLS_ERR_SSL_BAD_INPUT_DATA before the
+ *     ClientHello); tls_sess.c offers a kept session only under its own SNI,
+ *     on both versions. The SNI callback itself (mbedtls_ssl_conf_sni, with
+ *     mbedtls_ssl_set_hs_own_cert) is the same on both.
  * Not a difference, on purpose: 3.x has writers for the subjectAltName and
  * extendedKeyUsage extensions and 2.28 has neither; pki/x509.c writes both
  * extensions' DER itself on every version, so both builds test the same code.
@@ -47,6 +52,11 @@
 
 #if MBEDTLS_VERSION_NUMBER < 0x021C0000
 #error "weft needs mbedTLS 2.28 or newer"
+#endif
+
+/* The proxy names the target service in the SNI (on by default in both). */
+#if !defined(MBEDTLS_SSL_SERVER_NAME_INDICATION)
+#error "weft needs mbedTLS built with MBEDTLS_SSL_SERVER_NAME_INDICATION"
 #endif
 
 /* A struct member that 3.x marks private (tests only). */

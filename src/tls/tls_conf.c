@@ -1,7 +1,8 @@
 /*
  * tls_conf: building the mbedTLS config of one role (see tls_conf.h), the
- * accepted-ID check, the server's ticket callbacks and the client's session
- * cache.
+ * accepted-ID check, the server's ticket callbacks and certificates by
+ * server name (the SNI callback itself is in tls_sess.c: it fills in the
+ * session), and the client's session cache.
  *
  * Tickets. mbedtls_ssl_ticket encrypts the serialised session under a key it
  * rotates every TLS_TICKET_LIFETIME_S. A TLS 1.2 session carries the peer's
@@ -45,6 +46,7 @@ static const char *const fail_names[TLS_FAIL_MAX] = {
     [TLS_FAIL_ID_NOT_ACCEPTED] = "id_not_accepted",
     [TLS_FAIL_PEER_ALERT] = "peer_alert",
     [TLS_FAIL_PROTOCOL] = "protocol",
+    [TLS_FAIL_UNKNOWN_SNI] = "unknown_sni",
 };
 
 const char *tls_fail_name(enum tls_fail f)
@@ -211,6 +213,8 @@ static int conf_setup(struct tls_conf *conf, struct weft_err *e)
         if (tls_random(conf->id_key, sizeof(conf->id_key), e) != 0)
             return -1;
         mbedtls_ssl_conf_session_tickets_cb(&conf->ssl, conf_ticket_write, conf_ticket_parse, conf);
+        /* Always: the session learns the name even with no certificate added. */
+        mbedtls_ssl_conf_sni(&conf->ssl, tls_sess_priv_sni_cb, conf);
     } else {
         mbedtls_ssl_conf_session_tickets(&conf->ssl, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
         tls_compat_conf_client_tickets(&conf->ssl);
@@ -302,6 +306,13 @@ void tls_conf_free(struct tls_conf *conf)
     for (size_t i = 0; i < conf->n_accept; i++)
         free(conf->accept[i]);
     free(conf->accept);
+    while (conf->sni_certs) {
+        struct tls_sni_cert *c = conf->sni_certs;
+        conf->sni_certs = c->next;
+        mbedtls_x509_crt_free(&c->chain);
+        mbedtls_pk_free(&c->key);
+        free(c);
+    }
     mbedtls_ssl_ticket_free(&conf->ticket);
     mbedtls_ssl_config_free(&conf->ssl);
     mbedtls_x509_crt_free(&conf->own_chain);
@@ -382,7 +393,7 @@ const struct tls_stats *tls_conf_stats(const struct tls_conf *conf)
     return &conf->stats;
 }
 
-enum tls_fail tls_conf_check_id(const struct tls_conf *conf, const char *id)
+enum tls_fail tls_conf_check_td(const struct tls_conf *conf, const char *id)
 {
     size_t tdlen = strlen(conf->trust_domain);
     if (strncmp(id, "spiffe://", 9) != 0)
@@ -390,6 +401,14 @@ enum tls_fail tls_conf_check_id(const struct tls_conf *conf, const char *id)
     if (tdlen == 0 || strncmp(id + 9, conf->trust_domain, tdlen) != 0 ||
         (id[9 + tdlen] != '/' && id[9 + tdlen] != '\0'))
         return TLS_FAIL_TRUST_DOMAIN;
+    return TLS_FAIL_NONE;
+}
+
+enum tls_fail tls_conf_check_id(const struct tls_conf *conf, const char *id)
+{
+    enum tls_fail f = tls_conf_check_td(conf, id);
+    if (f != TLS_FAIL_NONE)
+        return f;
     for (size_t i = 0; i < conf->n_accept; i++)
         if (strcmp(conf->accept[i], id) == 0)
             return TLS_FAIL_NONE;
@@ -415,7 +434,7 @@ struct tls_cache_entry *tls_conf_cache_find(struct tls_conf *conf, const char *p
 }
 
 int tls_conf_cache_store(struct tls_conf *conf, const char *peer_key, const char *peer_id,
-                         mbedtls_ssl_context *ssl)
+                         const char *sni, mbedtls_ssl_context *ssl)
 {
     if (!conf->cache || !peer_key || strlen(peer_key) >= sizeof(conf->cache[0].peer_key))
         return -1;
@@ -439,6 +458,7 @@ int tls_conf_cache_store(struct tls_conf *conf, const char *peer_key, const char
         return -1;
     snprintf(slot->peer_key, sizeof(slot->peer_key), "%s", peer_key);
     snprintf(slot->peer_id, sizeof(slot->peer_id), "%s", peer_id);
+    snprintf(slot->sni, sizeof(slot->sni), "%s", sni);
     slot->used = true;
     slot->last_use = ++conf->use_clock;
     return 0;
@@ -452,6 +472,80 @@ void tls_conf_forget_session(struct tls_conf *conf, const char *peer_key)
     mbedtls_ssl_session_free(&c->session);
     mbedtls_ssl_session_init(&c->session);
     c->used = false;
+}
+
+/* ---- certificates by server name (server) ---- */
+
+bool tls_conf_sni_name_ok(const char *name, size_t n)
+{
+    if (n == 0 || n > TLS_SNI_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+const struct tls_sni_cert *tls_conf_sni_find(const struct tls_conf *conf, const char *name)
+{
+    for (const struct tls_sni_cert *c = conf->sni_certs; c; c = c->next)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+int tls_conf_add_sni_cert(struct tls_conf *conf, const char *name, const char *cert_pem,
+                          const char *key_pem, struct weft_err *e)
+{
+    char eb[192];
+    if (conf->role != TLS_ROLE_SERVER)
+        return err_set(e, "tls conf: certificates by server name are for a server");
+    if (!name || !tls_conf_sni_name_ok(name, strlen(name)))
+        return err_set(e, "tls conf: server name must be 1-%d bytes of A-Z a-z 0-9 . _ -",
+                       TLS_SNI_MAX);
+    if (tls_conf_sni_find(conf, name))
+        return err_set(e, "tls conf: server name '%s' already has a certificate", name);
+    struct tls_sni_cert *c = calloc(1, sizeof(*c));
+    if (!c)
+        return err_set(e, "tls conf: out of memory");
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    mbedtls_x509_crt_init(&c->chain);
+    mbedtls_pk_init(&c->key);
+    /* PEM parsers want the terminating NUL counted. */
+    int rc =
+        mbedtls_x509_crt_parse(&c->chain, (const unsigned char *)cert_pem, strlen(cert_pem) + 1);
+    if (rc != 0) {
+        err_set(e, "tls conf: certificate for '%s': %s", name, conf_strerror(rc, eb, sizeof(eb)));
+        goto fail;
+    }
+    rc = tls_compat_pk_parse_key(&c->key, (const unsigned char *)key_pem, strlen(key_pem) + 1,
+                                 conf_rng, NULL);
+    if (rc != 0) {
+        err_set(e, "tls conf: key for '%s': %s", name, conf_strerror(rc, eb, sizeof(eb)));
+        goto fail;
+    }
+    rc = tls_compat_pk_check_pair(&c->chain.pk, &c->key, conf_rng, NULL);
+    if (rc != 0) {
+        err_set(e, "tls conf: the key for '%s' does not match its certificate: %s", name,
+                conf_strerror(rc, eb, sizeof(eb)));
+        goto fail;
+    }
+    c->next = conf->sni_certs;
+    conf->sni_certs = c;
+    return 0;
+fail:
+    mbedtls_x509_crt_free(&c->chain);
+    mbedtls_pk_free(&c->key);
+    free(c);
+    return -1;
+}
+
+void tls_conf_sni_required(struct tls_conf *conf, bool required)
+{
+    conf->sni_required = required;
 }
 
 void tls_conf_set_clock_offset(struct tls_conf *conf, const int64_t *offset_ms)

@@ -15,7 +15,13 @@
  *   - the server issues session tickets (mbedtls_ssl_ticket, its key rotated
  *     every TLS_TICKET_LIFETIME_S); the client keeps one session per peer key
  *     (TLS_SESS_CACHE_MAX peers, least recently used replaced) and offers it
- *     on the next connection to that peer.
+ *     on the next connection to that peer;
+ *   - server name indication (SNI) names a service, not a host: a server
+ *     presents the certificate added for the name the client sent
+ *     (tls_conf_add_sni_cert), else its own; with tls_conf_sni_required a
+ *     client whose name matches no added one, or that sends none, is refused
+ *     (TLS_FAIL_UNKNOWN_SNI). A client sends a name per session
+ *     (tls_sess_set_sni) and still checks only the SPIFFE ID.
  * Certificate validity is judged against mbedTLS's own time source
  * (mbedtls_time(), the system's wall clock), not weft's core/clock.
  *
@@ -40,6 +46,9 @@
 #define TLS_TICKET_LIFETIME_S (12 * 3600)
 /* Client sessions kept, one per peer key: a gateway talks to few peers. */
 #define TLS_SESS_CACHE_MAX 16
+/* A server name (SNI): a DNS name's length limit; weft sends service names
+ * (at most 63 bytes, pki/spiffe.h) of the bytes A-Z a-z 0-9 . _ - */
+#define TLS_SNI_MAX 253
 
 enum tls_role { TLS_ROLE_CLIENT, TLS_ROLE_SERVER };
 
@@ -55,6 +64,7 @@ enum tls_fail {
     TLS_FAIL_ID_NOT_ACCEPTED, /* right trust domain, ID not accepted */
     TLS_FAIL_PEER_ALERT,      /* the peer refused us (fatal alert received) */
     TLS_FAIL_PROTOCOL,        /* anything else: versions, suites, malformed records */
+    TLS_FAIL_UNKNOWN_SNI,     /* server: SNI matches no added name, or none (sni_required) */
     TLS_FAIL_MAX
 };
 
@@ -141,6 +151,27 @@ const struct tls_stats *tls_conf_stats(const struct tls_conf *conf);
  * accept each other's certificates. NULL restores mbedTLS's judgement.
  */
 void tls_conf_set_clock_offset(struct tls_conf *conf, const int64_t *offset_ms);
+
+/**
+ * Server: present cert_pem (a NUL-terminated PEM chain, leaf first) and
+ * key_pem when a client's SNI equals name exactly (case-sensitive, like the
+ * service names it carries). name is 1..TLS_SNI_MAX bytes of A-Z a-z 0-9 .
+ * _ - and not added before (a renewed certificate means a new conf, as for
+ * the conf's own). The key must match the certificate. The conf owns the
+ * copies (freed by tls_conf_free). Client verification of the peer is not
+ * changed: the same bundle and accept rules. Returns 0, or -1 with a message
+ * in e.
+ */
+int tls_conf_add_sni_cert(struct tls_conf *conf, const char *name, const char *cert_pem,
+                          const char *key_pem, struct weft_err *e);
+
+/**
+ * Server: refuse (TLS_FAIL_UNKNOWN_SNI, alert unrecognized_name) a client
+ * whose SNI matches no name added with tls_conf_add_sni_cert, or that sends
+ * no SNI at all (also when resuming). Off by default: such a client gets the
+ * conf's own certificate.
+ */
+void tls_conf_sni_required(struct tls_conf *conf, bool required);
 
 /** Client: forget the session kept for peer_key (e.g. after a certificate change). */
 void tls_conf_forget_session(struct tls_conf *conf, const char *peer_key);

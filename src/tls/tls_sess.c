@@ -16,6 +16,18 @@
  *     resumption is detected, the same on 2.28 and 3.6), so the ID comes from
  *     the ticket (server) or the cached session (client) and the same rules
  *     are applied again before the session opens;
+ *   - a session's expected ID (client, tls_sess_expect_id) takes the place
+ *     of the conf's accept set and predicate in both checks, never of the
+ *     trust-domain rule or the chain checks;
+ *   - server names (SNI) never take part in verification. A client that
+ *     sends one has mbedTLS compare it with the server's certificate, which
+ *     flags the leaf BADCERT_CN_MISMATCH; the verify callback clears exactly
+ *     that flag at depth 0 and only then. A server learns the name in
+ *     mbedTLS's SNI callback, which runs on every ClientHello, resumed or
+ *     not, on 2.28 and 3.6 (TLS 1.2 and 1.3 alike);
+ *   - a client offers its kept session when the first handshake step runs
+ *     (after tls_sess_set_sni), and only if it was made with the same name:
+ *     mbedTLS 3.6 refuses to start a TLS 1.3 resumption under another name;
  *   - every refusal is counted once, by reason, in the conf's stats, and
  *     logged rate-limited (a peer can trigger it);
  *   - conf->active points at this session only during an mbedTLS call, for
@@ -44,6 +56,10 @@ struct tls_sess {
     bool eof;
     bool verify_called; /* a certificate was received: a full handshake */
     bool resumed;
+    bool started;   /* the first handshake step ran (the kept session is offered then) */
+    bool sni_fail;  /* server: the SNI callback refused the name */
+    bool rd_closed; /* the peer's close_notify (or EOF) was read: no more plaintext in */
+    bool wr_closed; /* our close_notify was sent: no more plaintext out */
     enum tls_sess_state state;
     enum tls_fail fail;
     enum tls_fail id_fail; /* what the verify callback found wrong with the ID */
@@ -51,6 +67,8 @@ struct tls_sess {
     char peer_key[128];
     char peer_id[TLS_PEER_ID_MAX + 1];   /* accepted ID (full handshake or resumed) */
     char ticket_id[TLS_PEER_ID_MAX + 1]; /* server: from the ticket; client: the cache */
+    char expect_id[TLS_PEER_ID_MAX + 1]; /* client: the one ID accepted ("" = the conf's rules) */
+    char sni[TLS_SNI_MAX + 1];           /* client: the name sent; server: the name received */
 };
 
 static const char *const state_names[TLS_SESS_STATE_MAX] = {
@@ -184,6 +202,23 @@ static void sess_judge_dates(const struct tls_conf *conf, const mbedtls_x509_crt
         *flags |= MBEDTLS_X509_BADCERT_FUTURE;
 }
 
+/* The peer's ID against the session's expected ID, or else the conf's rules. */
+static enum tls_fail sess_check_id(const struct tls_sess *s, const char *id)
+{
+    if (!s->expect_id[0])
+        return tls_conf_check_id(s->conf, id);
+    enum tls_fail f = tls_conf_check_td(s->conf, id);
+    if (f == TLS_FAIL_NONE && strcmp(id, s->expect_id) != 0)
+        f = TLS_FAIL_ID_NOT_ACCEPTED;
+    return f;
+}
+
+/* Server with sni_required: did the client send a name we have a certificate for? */
+static bool sess_sni_missing(const struct tls_sess *s)
+{
+    return s->conf->role == TLS_ROLE_SERVER && s->conf->sni_required && !s->sni[0];
+}
+
 static int sess_verify(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
     struct tls_sess *s = ctx;
@@ -192,15 +227,28 @@ static int sess_verify(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *fl
         sess_judge_dates(s->conf, crt, flags);
     if (depth != 0)
         return 0;
+    /* Our SNI is a service name, not the certificate's: mbedTLS's name
+     * check is the one thing not wanted (identity is the SPIFFE ID). */
+    if (s->conf->role == TLS_ROLE_CLIENT && s->sni[0])
+        *flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    if (sess_sni_missing(s)) {
+        s->id_fail = TLS_FAIL_UNKNOWN_SNI;
+        snprintf(s->fail_msg, sizeof(s->fail_msg), "no server name (SNI) sent");
+        *flags |= MBEDTLS_X509_BADCERT_OTHER;
+        return 0;
+    }
     char id[TLS_PEER_ID_MAX + 1];
     char why[160] = "";
     enum tls_fail f = cert_spiffe_id(crt, id, why, sizeof(why));
     if (f == TLS_FAIL_NONE)
-        f = tls_conf_check_id(s->conf, id);
+        f = sess_check_id(s, id);
     if (f != TLS_FAIL_NONE) {
         s->id_fail = f;
         if (why[0])
             snprintf(s->fail_msg, sizeof(s->fail_msg), "%s", why);
+        else if (s->expect_id[0] && f == TLS_FAIL_ID_NOT_ACCEPTED)
+            snprintf(s->fail_msg, sizeof(s->fail_msg), "peer %.300s, expected %.300s", id,
+                     s->expect_id);
         else
             snprintf(s->fail_msg, sizeof(s->fail_msg), "peer %.520s", id);
         *flags |= MBEDTLS_X509_BADCERT_OTHER;
@@ -214,6 +262,8 @@ static int sess_verify(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *fl
 
 static enum tls_fail sess_classify(struct tls_sess *s, int rc)
 {
+    if (s->sni_fail)
+        return TLS_FAIL_UNKNOWN_SNI;
     if (rc == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE)
         return TLS_FAIL_NO_CLIENT_CERT;
     uint32_t v = mbedtls_ssl_get_verify_result(&s->ssl);
@@ -306,14 +356,67 @@ struct tls_sess *tls_sess_new(struct tls_conf *conf, struct evbuffer *in, struct
         /* No host name check, ever: identity is the SPIFFE ID. mbedTLS 3.6.3+
          * refuses to verify without this explicit "none". */
         mbedtls_ssl_set_hostname(&s->ssl, NULL);
-        if (peer_key) {
+        if (peer_key)
             snprintf(s->peer_key, sizeof(s->peer_key), "%s", peer_key);
-            struct tls_cache_entry *c = tls_conf_cache_find(conf, peer_key);
-            if (c && mbedtls_ssl_set_session(&s->ssl, &c->session) == 0)
-                snprintf(s->ticket_id, sizeof(s->ticket_id), "%s", c->peer_id);
-        }
     }
     return s;
+}
+
+/* Client settings that must precede the first handshake step. */
+static int sess_check_unstarted(const struct tls_sess *s, const char *what, struct weft_err *e)
+{
+    if (s->conf->role != TLS_ROLE_CLIENT)
+        return err_set(e, "tls session: %s is for a client", what);
+    if (s->started || s->state != TLS_SESS_HANDSHAKE)
+        return err_set(e, "tls session: %s after the handshake began", what);
+    return 0;
+}
+
+int tls_sess_set_sni(struct tls_sess *s, const char *name, struct weft_err *e)
+{
+    if (sess_check_unstarted(s, "a server name", e) != 0)
+        return -1;
+    if (!name || !tls_conf_sni_name_ok(name, strlen(name)))
+        return err_set(e, "tls session: server name must be 1-%d bytes of A-Z a-z 0-9 . _ -",
+                       TLS_SNI_MAX);
+    int rc = mbedtls_ssl_set_hostname(&s->ssl, name);
+    if (rc != 0) {
+        char text[96];
+        mbedtls_strerror(rc, text, sizeof(text));
+        return err_set(e, "tls session: server name: -0x%04x (%s)", (unsigned)-rc, text);
+    }
+    snprintf(s->sni, sizeof(s->sni), "%s", name);
+    return 0;
+}
+
+int tls_sess_expect_id(struct tls_sess *s, const char *spiffe_id, struct weft_err *e)
+{
+    if (sess_check_unstarted(s, "an expected peer ID", e) != 0)
+        return -1;
+    size_t n = spiffe_id ? strlen(spiffe_id) : 0;
+    if (n < 10 || n > TLS_PEER_ID_MAX || tls_conf_check_td(s->conf, spiffe_id) != TLS_FAIL_NONE)
+        return err_set(e,
+                       "tls session: the expected peer ID must be a spiffe:// URI of trust "
+                       "domain %s, at most %d bytes",
+                       s->conf->trust_domain, TLS_PEER_ID_MAX);
+    memcpy(s->expect_id, spiffe_id, n + 1);
+    return 0;
+}
+
+/* Client, first handshake step: offer the session kept for this peer key. */
+static void sess_offer_kept(struct tls_sess *s)
+{
+    if (s->conf->role != TLS_ROLE_CLIENT || !s->peer_key[0])
+        return;
+    struct tls_cache_entry *c = tls_conf_cache_find(s->conf, s->peer_key);
+    if (!c)
+        return;
+    if (strcmp(c->sni, s->sni) != 0) {
+        log_debug(LOG_TLS, "tls client: session for %s made with another server name", s->peer_key);
+        return;
+    }
+    if (mbedtls_ssl_set_session(&s->ssl, &c->session) == 0)
+        snprintf(s->ticket_id, sizeof(s->ticket_id), "%s", c->peer_id);
 }
 
 void tls_sess_free(struct tls_sess *s)
@@ -351,7 +454,7 @@ static void sess_keep(struct tls_sess *s)
 {
     if (s->conf->role != TLS_ROLE_CLIENT || !s->peer_key[0])
         return;
-    if (tls_conf_cache_store(s->conf, s->peer_key, s->peer_id, &s->ssl) != 0)
+    if (tls_conf_cache_store(s->conf, s->peer_key, s->peer_id, s->sni, &s->ssl) != 0)
         log_debug(LOG_TLS, "tls client: session for %s not kept", s->peer_key);
 }
 
@@ -401,6 +504,13 @@ static enum tls_fail sess_check_pinned(struct tls_sess *s)
 /* The handshake is over: establish and check the peer's ID, then open. */
 static enum tls_io sess_established(struct tls_sess *s)
 {
+    if (sess_sni_missing(s)) {
+        /* Resumed or anonymous: no verify callback refused it earlier. */
+        snprintf(s->fail_msg, sizeof(s->fail_msg), "no server name (SNI) sent");
+        mbedtls_ssl_send_alert_message(&s->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                       MBEDTLS_SSL_ALERT_MSG_UNRECOGNIZED_NAME);
+        return sess_fail(s, TLS_FAIL_UNKNOWN_SNI, 0);
+    }
     if (s->conf->pinned) {
         enum tls_fail f = sess_check_pinned(s);
         if (f != TLS_FAIL_NONE) {
@@ -433,11 +543,19 @@ static enum tls_io sess_established(struct tls_sess *s)
          * or the one the kept session was verified as (client). */
         enum tls_fail f = TLS_FAIL_NO_SPIFFE_ID;
         if (s->ticket_id[0])
-            f = tls_conf_check_id(s->conf, s->ticket_id);
+            f = sess_check_id(s, s->ticket_id);
         if (f != TLS_FAIL_NONE) {
-            snprintf(s->fail_msg, sizeof(s->fail_msg), "resumed peer '%.520s'", s->ticket_id);
+            if (s->expect_id[0])
+                snprintf(s->fail_msg, sizeof(s->fail_msg), "resumed peer '%.300s', expected %.300s",
+                         s->ticket_id, s->expect_id);
+            else
+                snprintf(s->fail_msg, sizeof(s->fail_msg), "resumed peer '%.520s'", s->ticket_id);
             mbedtls_ssl_send_alert_message(&s->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
                                            MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED);
+            /* The kept session cannot pass any more: the next connection
+             * does a full handshake, judged afresh. */
+            if (s->conf->role == TLS_ROLE_CLIENT && s->peer_key[0])
+                tls_conf_forget_session(s->conf, s->peer_key);
             return sess_fail(s, f, 0);
         }
         snprintf(s->peer_id, sizeof(s->peer_id), "%s", s->ticket_id);
@@ -469,6 +587,10 @@ enum tls_io tls_sess_handshake(struct tls_sess *s)
     case TLS_SESS_STATE_MAX:
         break;
     }
+    if (!s->started) {
+        s->started = true;
+        sess_offer_kept(s);
+    }
     int rc;
     for (int pass = 0;; pass++) {
         s->conf->active = s;
@@ -486,10 +608,23 @@ enum tls_io tls_sess_handshake(struct tls_sess *s)
     return sess_established(s);
 }
 
+/*
+ * Half-close: the state turns CLOSED when either side's close_notify goes
+ * by, but the other direction keeps working until its own close_notify
+ * (the proxy relays a TCP half-close this way): reading stays possible
+ * after our tls_sess_shutdown(), writing after the peer's close_notify.
+ */
+static enum tls_io sess_ready(struct tls_sess *s, bool for_read)
+{
+    if (s->state == TLS_SESS_CLOSED)
+        return (for_read ? s->rd_closed : s->wr_closed) ? TLS_IO_CLOSED : TLS_IO_OK;
+    return tls_sess_handshake(s);
+}
+
 enum tls_io tls_sess_read(struct tls_sess *s, void *buf, size_t cap, size_t *n)
 {
     *n = 0;
-    enum tls_io io = tls_sess_handshake(s);
+    enum tls_io io = sess_ready(s, true);
     if (io != TLS_IO_OK)
         return io;
     for (int pass = 0; pass < TLS_SESS_PASSES; pass++) {
@@ -512,7 +647,9 @@ enum tls_io tls_sess_read(struct tls_sess *s, void *buf, size_t cap, size_t *n)
             continue;
         }
         if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || rc == MBEDTLS_ERR_SSL_CONN_EOF) {
-            sess_set_state(s, TLS_SESS_CLOSED);
+            s->rd_closed = true;
+            if (s->state != TLS_SESS_CLOSED)
+                sess_set_state(s, TLS_SESS_CLOSED);
             return TLS_IO_CLOSED;
         }
         snprintf(s->fail_msg, sizeof(s->fail_msg), "read");
@@ -528,7 +665,7 @@ enum tls_io tls_sess_read(struct tls_sess *s, void *buf, size_t cap, size_t *n)
 enum tls_io tls_sess_write(struct tls_sess *s, const void *buf, size_t len, size_t *n)
 {
     *n = 0;
-    enum tls_io io = tls_sess_handshake(s);
+    enum tls_io io = sess_ready(s, false);
     if (io != TLS_IO_OK)
         return io;
     const unsigned char *p = buf;
@@ -552,10 +689,12 @@ enum tls_io tls_sess_shutdown(struct tls_sess *s)
 {
     if (s->state == TLS_SESS_FAILED)
         return TLS_IO_ERROR;
-    if (s->state == TLS_SESS_CLOSED)
+    if (s->wr_closed || (s->state == TLS_SESS_CLOSED && !s->rd_closed))
         return TLS_IO_OK;
     int rc = mbedtls_ssl_close_notify(&s->ssl);
-    sess_set_state(s, TLS_SESS_CLOSED);
+    s->wr_closed = true;
+    if (s->state != TLS_SESS_CLOSED)
+        sess_set_state(s, TLS_SESS_CLOSED);
     return rc == 0 ? TLS_IO_OK : TLS_IO_ERROR;
 }
 
@@ -594,6 +733,11 @@ const char *tls_sess_ciphersuite(const struct tls_sess *s)
     return name ? name : "";
 }
 
+const char *tls_sess_sni(const struct tls_sess *s)
+{
+    return s->state == TLS_SESS_OPEN || s->state == TLS_SESS_CLOSED ? s->sni : "";
+}
+
 bool tls_sess_is_resumed(const struct tls_sess *s)
 {
     return s->resumed;
@@ -610,4 +754,41 @@ const char *tls_sess_priv_peer_id(const struct tls_sess *s)
 void tls_sess_priv_set_ticket_id(struct tls_sess *s, const char *id)
 {
     snprintf(s->ticket_id, sizeof(s->ticket_id), "%s", id);
+}
+
+int tls_sess_priv_sni_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *name, size_t len)
+{
+    struct tls_conf *conf = p;
+    struct tls_sess *s = conf->active;
+    if (!s || &s->ssl != ssl)
+        return -1; /* not inside tls_sess_handshake: cannot happen */
+    /* Again on a second ClientHello (after a HelloRetryRequest). */
+    s->sni[0] = '\0';
+    s->sni_fail = false;
+    if (!tls_conf_sni_name_ok((const char *)name, len)) {
+        /* Not a name weft sends: ignored as if absent, unless one is required. */
+        char esc[96];
+        escape(name, len < 20 ? len : 20, esc, sizeof(esc));
+        log_debug(LOG_TLS, "tls server: ignoring server name '%s...' of %zu bytes", esc, len);
+        if (!conf->sni_required)
+            return 0;
+        s->sni_fail = true;
+        snprintf(s->fail_msg, sizeof(s->fail_msg), "malformed server name '%s...' of %zu bytes",
+                 esc, len);
+        return -1;
+    }
+    memcpy(s->sni, name, len);
+    s->sni[len] = '\0';
+    const struct tls_sni_cert *c = tls_conf_sni_find(conf, s->sni);
+    if (c)
+        return mbedtls_ssl_set_hs_own_cert(ssl, (mbedtls_x509_crt *)&c->chain,
+                                           (mbedtls_pk_context *)&c->key) == 0
+                   ? 0
+                   : -1;
+    if (!conf->sni_required)
+        return 0; /* the conf's own certificate */
+    s->sni_fail = true;
+    snprintf(s->fail_msg, sizeof(s->fail_msg), "no certificate for server name '%s'", s->sni);
+    s->sni[0] = '\0';
+    return -1;
 }

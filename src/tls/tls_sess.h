@@ -69,6 +69,28 @@ struct tls_sess *tls_sess_new(struct tls_conf *conf, struct evbuffer *in, struct
 /** Release a session (no close_notify: call tls_sess_shutdown first); accepts NULL. */
 void tls_sess_free(struct tls_sess *s);
 
+/**
+ * Client, before the first tls_sess_handshake/read/write: send name as the
+ * TLS server_name (SNI; the proxy sends the target service). Host names are
+ * still not checked: the peer is judged by its SPIFFE ID alone. A session
+ * kept for this peer key is offered only if it was made with the same name.
+ * name: 1..TLS_SNI_MAX bytes of A-Z a-z 0-9 . _ -. Returns 0, or -1 with a
+ * message in e.
+ */
+int tls_sess_set_sni(struct tls_sess *s, const char *name, struct weft_err *e);
+
+/**
+ * Client, before the first tls_sess_handshake/read/write: accept only the
+ * peer whose SPIFFE ID is exactly spiffe_id (a URI of the conf's trust
+ * domain). It replaces the conf's accept set and predicate for this session
+ * (one client conf talks to many services); the trust-domain rule and the
+ * chain checks stay. A full handshake is refused in the verify callback, a
+ * resumed one when the kept session's ID differs (the kept session is then
+ * forgotten); both as TLS_FAIL_ID_NOT_ACCEPTED. Returns 0, or -1 with a
+ * message in e.
+ */
+int tls_sess_expect_id(struct tls_sess *s, const char *spiffe_id, struct weft_err *e);
+
 /** Tell the session the transport reached EOF: a pending read then fails instead of waiting. */
 void tls_sess_set_eof(struct tls_sess *s);
 
@@ -84,7 +106,13 @@ enum tls_io tls_sess_read(struct tls_sess *s, void *buf, size_t cap, size_t *n);
 /** Write len plaintext bytes; *n gets how many were taken (all, unless WANT_*). */
 enum tls_io tls_sess_write(struct tls_sess *s, const void *buf, size_t len, size_t *n);
 
-/** Send close_notify; the state becomes CLOSED. TLS_IO_OK or TLS_IO_ERROR. */
+/**
+ * Send close_notify; the state becomes CLOSED. TLS_IO_OK or TLS_IO_ERROR.
+ * Half-close: after our close_notify tls_sess_read() still returns what the
+ * peer sends until its own close_notify, and after the peer's close_notify
+ * (tls_sess_read() said TLS_IO_CLOSED) tls_sess_write() still works until
+ * we call this.
+ */
 enum tls_io tls_sess_shutdown(struct tls_sess *s);
 
 enum tls_sess_state tls_sess_state(const struct tls_sess *s);
@@ -101,6 +129,13 @@ const char *tls_sess_peer_id(const struct tls_sess *s);
 const char *tls_sess_version(const struct tls_sess *s);
 /** mbedTLS's name of the ciphersuite, e.g. "TLS1-3-CHACHA20-POLY1305-SHA256". */
 const char *tls_sess_ciphersuite(const struct tls_sess *s);
+/**
+ * Once OPEN: the server name the client sent ("" if none; a server also
+ * reports "" for a name of other bytes than A-Z a-z 0-9 . _ -, which it
+ * ignored), for full and resumed handshakes alike (mbedTLS parses the SNI
+ * of every ClientHello). A client reports the name it set.
+ */
+const char *tls_sess_sni(const struct tls_sess *s);
 /** Was the session resumed from a ticket? */
 bool tls_sess_is_resumed(const struct tls_sess *s);
 

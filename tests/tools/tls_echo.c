@@ -5,15 +5,19 @@
  *
  *   tls_echo --cert C --key K --bundle B --listen 127.0.0.1:PORT
  *            --trust-domain TD --accept spiffe://TD/svc/a[,...] [--once]
+ *            [--sni-cert NAME:CERT:KEY]... [--sni-required]
  *
  * stdout, one line each (line-buffered, for the tests to wait on):
  *   listening PORT
  *   mbedtls VERSION tls13=0|1
  *   ok <peer SPIFFE ID> <TLSv1.x> <ciphersuite> resumed=0|1    (per accepted connection)
+ *      ... sni=<name the client sent, or "-">                  (appended with --sni-cert)
  *   refused <reason>                                            (per refused one)
  *   stats handshakes=N resumed=N <reason>=N ...                 (on SIGTERM, then exit 0)
  * With --once, the server sends close_notify after echoing the first chunk,
- * so `openssl s_client -ign_eof` ends by itself.
+ * so `openssl s_client -ign_eof` ends by itself. --sni-cert presents CERT
+ * (PEM file) to clients whose SNI is NAME (tls_conf_add_sni_cert);
+ * --sni-required refuses other names and none (tls_conf_sni_required).
  *
  * Each connection is a tiny state machine driven from the bufferevent
  * callbacks (conn_drive): handshake -> echo -> close after flushing.
@@ -42,6 +46,7 @@ struct echo {
     struct event_base *base;
     struct tls_conf *conf;
     bool once;
+    bool sni; /* report the SNI on "ok" lines */
 };
 
 struct conn {
@@ -85,8 +90,10 @@ static void conn_drive(struct conn *c)
         return;
     }
     if (!c->reported) {
-        printf("ok %s %s %s resumed=%d\n", tls_sess_peer_id(c->sess), tls_sess_version(c->sess),
-               tls_sess_ciphersuite(c->sess), tls_sess_is_resumed(c->sess) ? 1 : 0);
+        const char *sni = tls_sess_sni(c->sess);
+        printf("ok %s %s %s resumed=%d%s%s\n", tls_sess_peer_id(c->sess), tls_sess_version(c->sess),
+               tls_sess_ciphersuite(c->sess), tls_sess_is_resumed(c->sess) ? 1 : 0,
+               c->echo->sni ? " sni=" : "", c->echo->sni ? (sni[0] ? sni : "-") : "");
         c->reported = true;
     }
     char buf[4096];
@@ -199,6 +206,57 @@ static void term_cb(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(echo->base);
 }
 
+/* A whole file as a NUL-terminated string (caller frees), or NULL. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        len += fread(buf + len, 1, cap - len - 1, f);
+        if (len + 1 < cap)
+            break;
+        char *grown = realloc(buf, cap * 2);
+        if (!grown) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    if (buf)
+        buf[len] = '\0';
+    if (ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+/* --sni-cert NAME:CERT:KEY. Returns 0, or -1 with a message in e. */
+static int add_sni_cert(struct tls_conf *conf, const char *spec, struct weft_err *e)
+{
+    char copy[1024], *cert_path, *key_path;
+    snprintf(copy, sizeof(copy), "%s", spec);
+    if (!(cert_path = strchr(copy, ':')) || !(key_path = strchr(cert_path + 1, ':')))
+        return err_set(e, "--sni-cert %s: want NAME:CERT:KEY", spec);
+    *cert_path++ = '\0';
+    *key_path++ = '\0';
+    char *cert = slurp(cert_path), *key = slurp(key_path);
+    int rc = -1;
+    if (!cert || !key)
+        err_set(e, "--sni-cert %s: cannot read %s", spec, cert ? key_path : cert_path);
+    else
+        rc = tls_conf_add_sni_cert(conf, copy, cert, key, e);
+    free(cert);
+    free(key);
+    return rc;
+}
+
 static const char *opt(int argc, char **argv, const char *name)
 {
     for (int i = 1; i + 1 < argc; i++)
@@ -215,7 +273,8 @@ int main(int argc, char **argv)
     const char *td = opt(argc, argv, "--trust-domain"), *accept = opt(argc, argv, "--accept");
     if (!cert || !key || !bundle || !listen || !td || !accept) {
         fprintf(stderr, "usage: tls_echo --cert C --key K --bundle B --listen 127.0.0.1:PORT "
-                        "--trust-domain TD --accept ID[,ID...] [--once]\n");
+                        "--trust-domain TD --accept ID[,ID...] [--once] "
+                        "[--sni-cert NAME:CERT:KEY]... [--sni-required]\n");
         return 2;
     }
     struct echo echo = {0};
@@ -249,6 +308,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "tls_echo: %s\n", e.msg);
         tls_conf_free(echo.conf);
         return 1;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--sni-required") == 0) {
+            tls_conf_sni_required(echo.conf, true);
+            echo.sni = true;
+        }
+        if (strcmp(argv[i], "--sni-cert") == 0 && i + 1 < argc) {
+            echo.sni = true;
+            if (add_sni_cert(echo.conf, argv[++i], &e) != 0) {
+                fprintf(stderr, "tls_echo: %s\n", e.msg);
+                tls_conf_free(echo.conf);
+                return 1;
+            }
+        }
     }
     echo.base = event_base_new();
     struct evconnlistener *l = evconnlistener_new_bind(
