@@ -106,6 +106,17 @@ const struct config_service *config_service_find(const struct weft_config *cfg, 
 /** True if two services have the same name and the same values for every key. */
 bool config_service_equal(const struct config_service *a, const struct config_service *b);
 
+/** The i-th [upstream NAME] section, in file order (i < cfg->upstreams.n). */
+static inline const struct config_upstream *config_upstream_at(const struct weft_config *cfg,
+                                                               size_t i)
+{
+    return (const struct config_upstream *)cfg->upstreams.items + i;
+}
+/** The [upstream NAME] section called name, or NULL. */
+const struct config_upstream *config_upstream_find(const struct weft_config *cfg, const char *name);
+/** True if two upstreams have the same name and the same values for every key. */
+bool config_upstream_equal(const struct config_upstream *a, const struct config_upstream *b);
+
 /** The embedded default (no file): every key at its default. */
 struct weft_config *config_load_default(struct config_errs *errs);
 /** Free a config; accepts NULL. */
@@ -124,8 +135,9 @@ void config_show(const struct weft_config *cfg, struct sbuf *out);
  * [KIND NAME] sections are matched by name and listed after the fixed
  * keys, kind by kind: "[service web] (added)", "[service db] (removed)",
  * "[service api] port" (one per changed key). Each counts as one change.
- * [service] sections are reloadable: the agent adds, removes and changes
- * them (and their checks) live.
+ * [service] and [upstream] sections are reloadable: the agent adds, removes
+ * and changes them (services with their checks, upstreams with their
+ * listeners) live.
  */
 int config_diff(const struct weft_config *old, const struct weft_config *new, struct sbuf *changed,
                 struct sbuf *restart);

@@ -85,6 +85,21 @@ struct config_mesh {
     int64_t gc_horizon_ms; /* tombstones are kept this long; default 72h */
 };
 
+/* [proxy]: the data plane's node-wide settings (docs/proxy.md). */
+enum config_proxy_action { CONFIG_ACTION_ALLOW, CONFIG_ACTION_DENY };
+
+struct config_proxy {
+    char *inbound;   /* host:port of the mTLS listener for other nodes; NULL = off */
+    char *advertise; /* IP:port other nodes dial; NULL = derived by the agent */
+    enum config_proxy_action default_action; /* no policy matches, no [policy default] */
+    int32_t max_connections;                 /* inbound at once; default 4096 */
+    int64_t handshake_timeout_ms;            /* inbound TLS handshake; default 10s */
+    int64_t connect_timeout_ms;              /* inbound -> local service; default 5s */
+    int64_t idle_timeout_ms;                 /* no bytes either way; default 1h */
+    uint64_t buffer;                         /* bytes per connection per direction; 64KiB */
+    int64_t drain_timeout_ms;                /* open connections get this at stop; 15s */
+};
+
 /* [debug]: test-only knobs, honoured only with [admin] debug = true. */
 struct config_debug {
     int64_t clock_offset_ms; /* added to weft's wall clock for certificates; default 0 */
@@ -120,6 +135,34 @@ struct config_service {
     char *tags;                        /* "word, k=v"; NULL = none */
 };
 
+/* [upstream NAME]: a local listener for apps, to a mesh service or (egress)
+ * an address outside the mesh; at most this many. */
+#define CONFIG_UPSTREAMS_MAX 64
+
+/* The order of proxy/lb_types.h enum px_lb_policy and mesh's enum mesh_lb. */
+enum config_lb { CONFIG_LB_ROUND_ROBIN, CONFIG_LB_LEAST_CONN, CONFIG_LB_RANDOM, CONFIG_LB_P2C };
+
+struct config_upstream {
+    char *name;                      /* from the header: the config name rule */
+    char *listen;                    /* host:port; required */
+    char *service;                   /* a mesh service; exactly one of service, address */
+    char *address;                   /* host:port outside the mesh (egress) */
+    char *from;                      /* local service whose identity is presented; NULL = node's */
+    enum config_lb lb;               /* default round_robin */
+    int64_t connect_timeout_ms;      /* default 5s */
+    int32_t connect_retries;         /* another instance each time; default 2 */
+    int64_t idle_timeout_ms;         /* default 1h */
+    int32_t max_connections;         /* open at once; default 1024 */
+    int32_t max_pending;             /* connects in progress at once; default 128 */
+    int32_t outlier_failures;        /* consecutive connect failures that eject; default 5 */
+    int64_t outlier_ejection_ms;     /* first ejection, doubles per repeat; default 10s */
+    int64_t outlier_max_ejection_ms; /* cap, >= outlier_ejection_ms; default 5m */
+    int32_t outlier_max_percent;     /* share of instances ejected at most; default 50 */
+    char *tls_ca;                    /* egress: originate TLS, verify with this CA file */
+    char *tls_sni;                   /* with tls_ca: default the host of address if a DNS
+                                        name, else NULL (no SNI) */
+};
+
 struct weft_config {
     char *source; /* file it came from, or "<default>" */
     struct config_node node;
@@ -130,8 +173,10 @@ struct weft_config {
     struct config_control control;
     struct config_ca ca;
     struct config_mesh mesh;
+    struct config_proxy proxy;
     struct config_debug debug;
-    struct config_list services; /* struct config_service[], [service NAME] sections */
+    struct config_list services;  /* struct config_service[], [service NAME] sections */
+    struct config_list upstreams; /* struct config_upstream[], [upstream NAME] sections */
 };
 
 #endif

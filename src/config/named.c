@@ -122,3 +122,22 @@ bool config_service_equal(const struct config_service *a, const struct config_se
     const struct config_kind *kd = service_kind();
     return kd && config_item_equal(kd, a, b);
 }
+
+/* The kind row of [upstream NAME]. */
+static const struct config_kind *upstream_kind(void)
+{
+    int i = config_schema_kind("upstream");
+    return i < 0 ? NULL : &config_kinds[i];
+}
+
+const struct config_upstream *config_upstream_find(const struct weft_config *cfg, const char *name)
+{
+    const struct config_kind *kd = upstream_kind();
+    return kd ? config_list_find(kd, &cfg->upstreams, name) : NULL;
+}
+
+bool config_upstream_equal(const struct config_upstream *a, const struct config_upstream *b)
+{
+    const struct config_kind *kd = upstream_kind();
+    return kd && config_item_equal(kd, a, b);
+}

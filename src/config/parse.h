@@ -56,6 +56,12 @@ void config_parse_defaults(struct config_parse *p);
  * data_dir) and run the checks that involve several keys (validate.c).
  */
 void config_resolve(struct config_parse *p);
+/**
+ * Report listeners of the config that would collide on bind (listen.c):
+ * [admin] listen, [control] listen, [proxy] inbound, [gossip] bind and
+ * every [upstream NAME] listen; an upstream on a [service NAME]'s address.
+ */
+void config_resolve_listens(struct config_parse *p);
 
 /*
  * Error reporting. `line` 0 means "not from a line of the file" (a default)

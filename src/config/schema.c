@@ -6,12 +6,13 @@
  * docs/configuration.md in step; test_config fails when a key is missing
  * from either.
  *
- * Reloadable keys are those the agent can apply without rebuilding anything:
- * today only [log]. Everything that names a file, a socket or the node's
- * identity needs a restart.
+ * Reloadable keys are those the agent applies live: [log], [gossip] tags,
+ * [identity] bundle, [mesh] writers. Everything else that names a file, a
+ * socket or the node's identity needs a restart ([proxy] included).
  *
  * After the fixed sections come the kinds of [KIND NAME] section
- * (config_kinds[], schema.h): [service NAME] today.
+ * (config_kinds[], schema.h): [service NAME] and [upstream NAME], both
+ * reloadable as a whole (the agent adds, removes and changes items live).
  */
 #include "config/schema.h"
 
@@ -82,6 +83,35 @@ static int profile_parse(const char *s, int *out)
 
 static const struct config_enum profile_enum = {4, profile_name, profile_parse};
 
+/* Look s up in names[0..n). Returns 0 with *out set, or -1. */
+static int names_parse(const char *const *names, int n, const char *s, int *out)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* [proxy] default_action: enum config_proxy_action order. */
+_Static_assert(sizeof(enum config_proxy_action) == sizeof(int), "enum config_proxy_action size");
+static const char *const action_names[] = {"allow", "deny"};
+_Static_assert(CONFIG_ACTION_ALLOW == 0 && CONFIG_ACTION_DENY == 1, "action_names[] order");
+
+static const char *action_name(int v)
+{
+    return v >= 0 && v < 2 ? action_names[v] : "?";
+}
+
+static int action_parse(const char *s, int *out)
+{
+    return names_parse(action_names, 2, s, out);
+}
+
+static const struct config_enum action_enum = {2, action_name, action_parse};
+
 #define FIELD(m)                                                                                   \
     .offset = offsetof(struct weft_config, m), .size = sizeof(((struct weft_config *)0)->m)
 
@@ -94,6 +124,7 @@ const struct config_section config_sections[] = {
     {"control", "the control RPC listener (mTLS) other nodes call (off by default)"},
     {"ca", "the online CA: only on the node that holds the CA key"},
     {"mesh", "the replicated control plane: who may change the mesh's config"},
+    {"proxy", "the data plane: the inbound mTLS listener and node-wide connection limits"},
     {"debug", "test-only knobs, honoured only with [admin] debug = true"},
 };
 const size_t config_sections_count = sizeof(config_sections) / sizeof(config_sections[0]);
@@ -151,7 +182,7 @@ const struct config_key config_keys[] = {
      FIELD(log.debug_domains),
      .flags = CONFIG_KEY_RELOAD,
      .doc = "log domains that log at debug whatever the level, comma-separated: "
-            "core, config, store, admin, agent, tls, platform"},
+            "core, config, store, admin, agent, tls, platform, proxy"},
 
     /* [admin] */
     {.section = "admin",
@@ -515,6 +546,85 @@ const struct config_key config_keys[] = {
      .doc = "how long deletes (tombstones) are kept before they are collected; a node away "
             "for longer must drop its state and resync"},
 
+    /* [proxy]: all restart-only: the agent builds the inbound listener and its
+     * limits at start. (A key becomes reloadable once the agent applies it live.) */
+    {.section = "proxy",
+     .name = "inbound",
+     .type = CONFIG_T_ADDRESS,
+     .def = "",
+     .def_doc = "off",
+     FIELD(proxy.inbound),
+     .flags = CONFIG_KEY_OPTIONAL,
+     .doc = "host:port of the node's one mTLS listener for other nodes' proxies, e.g. "
+            "0.0.0.0:15443; needs [identity]"},
+    {.section = "proxy",
+     .name = "advertise",
+     .type = CONFIG_T_ADDRESS,
+     .def = "",
+     .def_doc = "inbound's IP, or the gossip address's IP with inbound's port",
+     FIELD(proxy.advertise),
+     .check = config_check_advertise,
+     .flags = CONFIG_KEY_OPTIONAL,
+     .doc = "IP:port other nodes dial to reach inbound (an IP address, not a wildcard)"},
+    {.section = "proxy",
+     .name = "default_action",
+     .type = CONFIG_T_ENUM,
+     .def = "allow",
+     FIELD(proxy.default_action),
+     .choices = &action_enum,
+     .doc = "inbound policy when no policy matches and the mesh has no [policy default]: "
+            "allow or deny"},
+    {.section = "proxy",
+     .name = "max_connections",
+     .type = CONFIG_T_INT,
+     .def = "4096",
+     FIELD(proxy.max_connections),
+     .min = 1,
+     .max = 1000000,
+     .doc = "inbound connections open at once; more are refused at accept and counted"},
+    {.section = "proxy",
+     .name = "handshake_timeout",
+     .type = CONFIG_T_DURATION,
+     .def = "10s",
+     FIELD(proxy.handshake_timeout_ms),
+     .min = 100,
+     .max = 300000,
+     .doc = "an inbound TLS handshake must finish within this"},
+    {.section = "proxy",
+     .name = "connect_timeout",
+     .type = CONFIG_T_DURATION,
+     .def = "5s",
+     FIELD(proxy.connect_timeout_ms),
+     .min = 10,
+     .max = 300000,
+     .doc = "an inbound connection's connect to the local service fails after this"},
+    {.section = "proxy",
+     .name = "idle_timeout",
+     .type = CONFIG_T_DURATION,
+     .def = "1h",
+     FIELD(proxy.idle_timeout_ms),
+     .min = 1000,
+     .max = INT64_C(7) * 86400000,
+     .doc = "an inbound connection with no bytes either way for this long is closed"},
+    {.section = "proxy",
+     .name = "buffer",
+     .type = CONFIG_T_SIZE,
+     .def = "64KiB",
+     FIELD(proxy.buffer),
+     .min = 4096,
+     .max = 16777216,
+     .doc = "bytes buffered per connection and direction before reading stops (backpressure); "
+            "inbound and outbound"},
+    {.section = "proxy",
+     .name = "drain_timeout",
+     .type = CONFIG_T_DURATION,
+     .def = "15s",
+     FIELD(proxy.drain_timeout_ms),
+     .min = 0,
+     .max = 3600000,
+     .doc = "on SIGTERM or weft leave, open connections get this long to finish; 0 = close "
+            "at once"},
+
     /* [debug] */
     {.section = "debug",
      .name = "clock_offset",
@@ -668,6 +778,166 @@ static const struct config_key service_keys[] = {
 _Static_assert(sizeof(service_keys) / sizeof(service_keys[0]) <= CONFIG_KIND_KEYS_MAX,
                "raise CONFIG_KIND_KEYS_MAX");
 
+/* [upstream NAME] lb: enum config_lb order (the names proxy/ and mesh/ use). */
+_Static_assert(sizeof(enum config_lb) == sizeof(int), "enum config_lb size");
+static const char *const lb_names[] = {"round_robin", "least_conn", "random", "p2c"};
+_Static_assert(CONFIG_LB_ROUND_ROBIN == 0 && CONFIG_LB_LEAST_CONN == 1 && CONFIG_LB_RANDOM == 2 &&
+                   CONFIG_LB_P2C == 3,
+               "lb_names[] order");
+
+static const char *lb_name(int v)
+{
+    return v >= 0 && v < 4 ? lb_names[v] : "?";
+}
+
+static int lb_parse(const char *s, int *out)
+{
+    return names_parse(lb_names, 4, s, out);
+}
+
+static const struct config_enum lb_enum = {4, lb_name, lb_parse};
+
+#define UP_FIELD(m)                                                                                \
+    .offset = offsetof(struct config_upstream, m), .size = sizeof(((struct config_upstream *)0)->m)
+
+/* [upstream NAME]: every key is reloadable (the kind is). Which keys go
+ * together (service or address, from, tls_*) is config_check_upstream's. */
+static const struct config_key upstream_keys[] = {
+    {.section = "upstream",
+     .name = "listen",
+     .type = CONFIG_T_ADDRESS,
+     .def = "",
+     .def_doc = "none (required)",
+     UP_FIELD(listen),
+     .flags = CONFIG_KEY_REQUIRED,
+     .doc = "host:port of the local listener apps connect to, e.g. 127.0.0.1:9001 (required)"},
+    {.section = "upstream",
+     .name = "service",
+     .type = CONFIG_T_STRING,
+     .def = "",
+     .def_doc = "none",
+     UP_FIELD(service),
+     .check = config_check_name_opt,
+     .flags = CONFIG_KEY_OPTIONAL,
+     .doc = "the mesh service connections go to (from the catalog); exactly one of service "
+            "and address"},
+    {.section = "upstream",
+     .name = "address",
+     .type = CONFIG_T_ADDRESS,
+     .def = "",
+     .def_doc = "none",
+     UP_FIELD(address),
+     .flags = CONFIG_KEY_OPTIONAL,
+     .doc = "egress: host:port of a destination outside the mesh (IP address or DNS name)"},
+    {.section = "upstream",
+     .name = "from",
+     .type = CONFIG_T_STRING,
+     .def = "",
+     .def_doc = "none: the node's identity",
+     UP_FIELD(from),
+     .check = config_check_name_opt,
+     .flags = CONFIG_KEY_OPTIONAL,
+     .doc = "the local service whose identity the connections present; only with service"},
+    {.section = "upstream",
+     .name = "lb",
+     .type = CONFIG_T_ENUM,
+     .def = "round_robin",
+     UP_FIELD(lb),
+     .choices = &lb_enum,
+     .doc = "how an instance is picked: round_robin, least_conn, random or p2c"},
+    {.section = "upstream",
+     .name = "connect_timeout",
+     .type = CONFIG_T_DURATION,
+     .def = "5s",
+     UP_FIELD(connect_timeout_ms),
+     .min = 10,
+     .max = 300000,
+     .doc = "a connect to an instance fails after this, 10ms-5m"},
+    {.section = "upstream",
+     .name = "connect_retries",
+     .type = CONFIG_T_INT,
+     .def = "2",
+     UP_FIELD(connect_retries),
+     .min = 0,
+     .max = 10,
+     .doc = "connect attempts after a failure, each to another instance, 0-10"},
+    {.section = "upstream",
+     .name = "idle_timeout",
+     .type = CONFIG_T_DURATION,
+     .def = "1h",
+     UP_FIELD(idle_timeout_ms),
+     .min = 1000,
+     .max = INT64_C(7) * 86400000,
+     .doc = "a connection with no bytes either way for this long is closed, 1s-7d"},
+    {.section = "upstream",
+     .name = "max_connections",
+     .type = CONFIG_T_INT,
+     .def = "1024",
+     UP_FIELD(max_connections),
+     .min = 1,
+     .max = 1000000,
+     .doc = "connections open at once; more are refused at once and counted"},
+    {.section = "upstream",
+     .name = "max_pending",
+     .type = CONFIG_T_INT,
+     .def = "128",
+     UP_FIELD(max_pending),
+     .min = 1,
+     .max = 100000,
+     .doc = "connects in progress at once; more are refused at once and counted"},
+    {.section = "upstream",
+     .name = "outlier_failures",
+     .type = CONFIG_T_INT,
+     .def = "5",
+     UP_FIELD(outlier_failures),
+     .min = 1,
+     .max = 1000,
+     .doc = "consecutive connect failures that eject an instance, 1-1000"},
+    {.section = "upstream",
+     .name = "outlier_ejection",
+     .type = CONFIG_T_DURATION,
+     .def = "10s",
+     UP_FIELD(outlier_ejection_ms),
+     .min = 100,
+     .max = 3600000,
+     .doc = "how long an instance stays ejected the first time; doubles with each repeat"},
+    {.section = "upstream",
+     .name = "outlier_max_ejection",
+     .type = CONFIG_T_DURATION,
+     .def = "5m",
+     UP_FIELD(outlier_max_ejection_ms),
+     .min = 100,
+     .max = 86400000,
+     .doc = "the longest ejection, at least outlier_ejection"},
+    {.section = "upstream",
+     .name = "outlier_max_percent",
+     .type = CONFIG_T_INT,
+     .def = "50",
+     UP_FIELD(outlier_max_percent),
+     .min = 0,
+     .max = 100,
+     .doc = "at most this share of instances is ejected at once (one always may be), 0-100"},
+    {.section = "upstream",
+     .name = "tls_ca",
+     .type = CONFIG_T_PATH,
+     .def = "",
+     .def_doc = "none: plain TCP",
+     UP_FIELD(tls_ca),
+     .flags = CONFIG_KEY_OPTIONAL,
+     .doc = "egress only: originate TLS to address, verifying the server with this CA file (PEM)"},
+    {.section = "upstream",
+     .name = "tls_sni",
+     .type = CONFIG_T_STRING,
+     .def = "",
+     .def_doc = "the host of address if a DNS name, else none",
+     UP_FIELD(tls_sni),
+     .check = config_check_sni,
+     .flags = CONFIG_KEY_OPTIONAL,
+     .doc = "with tls_ca: the server name sent (SNI) and checked in the server's certificate"},
+};
+_Static_assert(sizeof(upstream_keys) / sizeof(upstream_keys[0]) <= CONFIG_KIND_KEYS_MAX,
+               "raise CONFIG_KIND_KEYS_MAX");
+
 const struct config_kind config_kinds[] = {
     {.name = "service",
      .plural = "services",
@@ -679,6 +949,17 @@ const struct config_kind config_kinds[] = {
      .list_offset = offsetof(struct weft_config, services),
      .max = CONFIG_SERVICES_MAX,
      .check = config_check_service,
+     .flags = CONFIG_KEY_RELOAD},
+    {.name = "upstream",
+     .plural = "upstreams",
+     .doc = "a local listener for apps, to a mesh service or an address outside the mesh",
+     .keys = upstream_keys,
+     .nkeys = sizeof(upstream_keys) / sizeof(upstream_keys[0]),
+     .item_size = sizeof(struct config_upstream),
+     .name_offset = offsetof(struct config_upstream, name),
+     .list_offset = offsetof(struct weft_config, upstreams),
+     .max = CONFIG_UPSTREAMS_MAX,
+     .check = config_check_upstream,
      .flags = CONFIG_KEY_RELOAD},
 };
 const size_t config_kinds_count = sizeof(config_kinds) / sizeof(config_kinds[0]);

@@ -103,7 +103,7 @@ struct config_section {
  * into that struct (section = the kind's name), so parsing, defaults,
  * show, diff and free walk them with the same value operations as the
  * fixed sections. The items live in a struct config_list of struct
- * weft_config, in file order. Adding a kind (issue 6: [upstream NAME]) is
+ * weft_config, in file order. Adding a kind (as [upstream NAME] was) is
  * a struct in config_types.h, its rows, and a row in config_kinds[].
  */
 #define CONFIG_KIND_KEYS_MAX 32
@@ -265,6 +265,14 @@ int config_check_http_path(const void *field, struct weft_err *e);
 int config_check_service_tags(const void *field, struct weft_err *e);
 /** The whole-item check of [service NAME] (config_item_check_fn). */
 int config_check_service(void *item, const int *key_line, const char **key, struct weft_err *e);
+/** A name (config_name_check) or NULL (unset): [upstream] service, from. */
+int config_check_name_opt(const void *field, struct weft_err *e);
+/** [proxy] advertise: IP literal:port, not a wildcard; NULL (= derived) passes. */
+int config_check_advertise(const void *field, struct weft_err *e);
+/** [upstream] tls_sni: a DNS name, not an IP address; NULL passes. */
+int config_check_sni(const void *field, struct weft_err *e);
+/** The whole-item check of [upstream NAME] (config_item_check_fn). */
+int config_check_upstream(void *item, const int *key_line, const char **key, struct weft_err *e);
 /** [mesh] writers: comma-separated node names or spiffe://TD/node/NAME IDs. */
 int config_check_mesh_writers(const void *field, struct weft_err *e);
 /** [gossip] join: comma-separated IP:port list (validate.c). */

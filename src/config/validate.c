@@ -7,7 +7,9 @@
  * and the defaults: it fills node.name from the host name and admin.socket
  * from data_dir, then checks what involves several keys, including the
  * whole-item check of each [KIND NAME] section (config_check_service: a
- * check_timeout below check_interval, check_path only with http). Values
+ * check_timeout below check_interval, check_path only with http;
+ * config_check_upstream: service or address, from/tls_* where they apply)
+ * and the listeners that would collide (listen.c). Values
  * that were already refused are skipped, so one mistake gives one error,
  * not a chain.
  *
@@ -282,6 +284,102 @@ int config_check_service(void *item, const int *key_line, const char **key, stru
     return 0;
 }
 
+int config_check_name_opt(const void *field, struct weft_err *e)
+{
+    const char *s = *(char *const *)field;
+    return s ? config_name_check(s, e) : 0;
+}
+
+int config_check_advertise(const void *field, struct weft_err *e)
+{
+    const char *s = *(char *const *)field;
+    char host[256];
+    unsigned port;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (!s)
+        return 0; /* derived by the agent */
+    if (config_addr_split(s, host, sizeof(host), &port, e) != 0)
+        return -1;
+    if (inet_pton(AF_INET, host, &a4) == 1) {
+        if (a4.s_addr == htonl(INADDR_ANY))
+            return err_set(e, "'%s' is a wildcard address: other nodes cannot dial it", s);
+        return 0;
+    }
+    if (s[0] == '[' && inet_pton(AF_INET6, host, &a6) == 1) {
+        if (IN6_IS_ADDR_UNSPECIFIED(&a6))
+            return err_set(e, "'%s' is a wildcard address: other nodes cannot dial it", s);
+        return 0;
+    }
+    return err_set(e, "'%s' is not an IP address (host names are not resolved)", s);
+}
+
+int config_check_sni(const void *field, struct weft_err *e)
+{
+    const char *s = *(char *const *)field;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (!s)
+        return 0;
+    if (inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1)
+        return err_set(e, "'%s' is an IP address: SNI carries host names only (RFC 6066)", s);
+    return config_dns_name_check(s, false, e);
+}
+
+int config_check_upstream(void *item, const int *key_line, const char **key, struct weft_err *e)
+{
+    struct config_upstream *up = item;
+    char a[32], b[32], host[256];
+    unsigned port;
+    /* key_line is indexed like the kind's rows (schema.c upstream_keys[]). */
+    const struct config_kind *kd = &config_kinds[config_schema_kind("upstream")];
+    int line_svc = key_line[config_kind_key(kd, "service") - kd->keys];
+    int line_addr = key_line[config_kind_key(kd, "address") - kd->keys];
+    bool ej_set = key_line[config_kind_key(kd, "outlier_ejection") - kd->keys] > 0;
+    bool max_set = key_line[config_kind_key(kd, "outlier_max_ejection") - kd->keys] > 0;
+    *key = NULL; /* the header's line */
+    if (!up->service && !up->address)
+        return err_set(e, "needs service (a mesh service) or address (a destination outside the "
+                          "mesh)");
+    if (up->service && up->address)
+        return err_set(e, "service (line %d) and address (line %d) exclude each other: set one",
+                       line_svc, line_addr);
+    if (up->from && !up->service) {
+        *key = "from";
+        return err_set(e, "'%s' is only used with service (egress presents no mesh identity)",
+                       up->from);
+    }
+    if (up->tls_ca && !up->address) {
+        *key = "tls_ca";
+        return err_set(e,
+                       "'%s' is only used with address (egress); calls to a mesh service "
+                       "always use the mesh's mTLS",
+                       up->tls_ca);
+    }
+    if (up->tls_sni && !up->tls_ca) {
+        *key = "tls_sni";
+        return err_set(e, "'%s' is only used with tls_ca", up->tls_sni);
+    }
+    if (up->outlier_ejection_ms > up->outlier_max_ejection_ms) {
+        units_format_duration(up->outlier_ejection_ms, a, sizeof(a));
+        units_format_duration(up->outlier_max_ejection_ms, b, sizeof(b));
+        *key = ej_set || !max_set ? "outlier_ejection" : "outlier_max_ejection";
+        return err_set(e, "outlier_ejection (%s) must not exceed outlier_max_ejection (%s)", a, b);
+    }
+    /* TLS to a DNS name sends that name (SNI) unless told otherwise; an IP
+     * address is never sent as SNI. */
+    if (up->tls_ca && !up->tls_sni) {
+        const char *h = host;
+        struct weft_err not_a_name;
+        if (config_addr_split(up->address, host, sizeof(host), &port, &not_a_name) == 0 &&
+            config_check_sni(&h, &not_a_name) == 0 && !(up->tls_sni = strdup(host))) {
+            *key = "tls_sni";
+            return err_set(e, "out of memory");
+        }
+    }
+    return 0;
+}
+
 int config_check_trust_domain(const void *field, struct weft_err *e)
 {
     const char *s = *(char *const *)field;
@@ -541,5 +639,6 @@ void config_resolve(struct config_parse *p)
     resolve_node_name(p);
     resolve_admin_socket(p);
     resolve_items(p);
+    config_resolve_listens(p);
     resolve_check_all(p);
 }

@@ -23,8 +23,8 @@ static struct {
 } g_log = {LOG_LEVEL_INFO, 0, LOG_FORMAT_TEXT, 2, false, false};
 
 static const char *const level_names[LOG_LEVEL_MAX] = {"debug", "info", "warn", "error"};
-static const char *const domain_names[LOG_DOMAIN_MAX] = {"core",  "config", "store",   "admin",
-                                                         "agent", "tls",    "platform"};
+static const char *const domain_names[LOG_DOMAIN_MAX] = {"core",  "config", "store",    "admin",
+                                                         "agent", "tls",    "platform", "proxy"};
 /* syslog priorities journald understands: debug 7, info 6, warning 4, err 3. */
 static const int journald_prio[LOG_LEVEL_MAX] = {7, 6, 4, 3};
 

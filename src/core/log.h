@@ -24,6 +24,7 @@ enum log_domain {
     LOG_AGENT,
     LOG_TLS,
     LOG_PLATFORM,
+    LOG_PROXY,
     LOG_DOMAIN_MAX
 };
 

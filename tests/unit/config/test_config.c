@@ -9,7 +9,8 @@
  *
  * The reference files are checked against the table: configs/weft.ini must
  * name every key and parse cleanly, docs/configuration.md must document
- * every key. ctest sets WEFT_SOURCE_DIR; without it those tests skip.
+ * every key, configs/examples/ (every .ini) must load. ctest sets WEFT_SOURCE_DIR;
+ * without it those tests skip.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,13 +435,13 @@ static void test_values_bad(void **state)
         /* domain list */
         {"log", "debug", "gossip",
          "log.debug: 'gossip' is not a log domain (core, config, store, admin, agent, tls, "
-         "platform)"},
+         "platform, proxy)"},
         {"log", "debug", "core,,tls", "log.debug: 'core,,tls' has an empty item"},
         {"log", "debug", "core,", "log.debug: 'core,' has an empty item"},
         {"log", "debug", "tls, tls", "log.debug: 'tls' is listed twice"},
         {"log", "debug", "core tls",
          "log.debug: 'core tls' is not a log domain (core, config, store, admin, agent, tls, "
-         "platform)"},
+         "platform, proxy)"},
         /* address */
         {"admin", "listen", "0.0.0.0:9901",
          "admin.listen: '0.0.0.0:9901' is not a loopback address (use 127.0.0.1, [::1] or "
@@ -1058,6 +1060,17 @@ static void test_show(void **state)
                                         "writers =\n"
                                         "gc_horizon = 3d\n"
                                         "\n"
+                                        "[proxy]\n"
+                                        "inbound =\n"
+                                        "advertise =\n"
+                                        "default_action = allow\n"
+                                        "max_connections = 4096\n"
+                                        "handshake_timeout = 10s\n"
+                                        "connect_timeout = 5s\n"
+                                        "idle_timeout = 1h\n"
+                                        "buffer = 64KiB\n"
+                                        "drain_timeout = 15s\n"
+                                        "\n"
                                         "[debug]\n"
                                         "clock_offset = 0\n");
     round_trip(cfg);
@@ -1225,7 +1238,7 @@ static void test_service_errors(void **state)
     expect_error("[service a/b]\n", "t.ini:1: [service a/b]: 'a/b' contains '/' (allowed: A-Z "
                                     "a-z 0-9 . _ -)");
     expect_error("[node gw]\nname = x\n", "t.ini:1: [node gw]: [node] takes no name");
-    expect_error("[upstream web]\nport = 1\n", "t.ini:1: [upstream web]: unknown section");
+    expect_error("[bogus web]\nport = 1\n", "t.ini:1: [bogus web]: unknown section");
     char name[80], text[256], want[256];
     snprintf(text, sizeof(text), "[service %s]\nport = 1\n", fill(name, 'n', 64));
     snprintf(want, sizeof(want), "t.ini:1: [service %s]: '%s' is longer than 63 characters", name,
@@ -1398,6 +1411,512 @@ static void test_list_copy(void **state)
     assert_int_equal(a->services.n, 0);
     config_free(a);
     config_free(b);
+}
+
+/* ---- [proxy] ------------------------------------------------------------ */
+
+static void test_proxy_section(void **state)
+{
+    (void)state;
+    /* Defaults: inbound off, advertise derived by the agent. */
+    struct weft_config *cfg = parse_ok("");
+    assert_null(cfg->proxy.inbound);
+    assert_null(cfg->proxy.advertise);
+    assert_int_equal(cfg->proxy.default_action, CONFIG_ACTION_ALLOW);
+    assert_int_equal(cfg->proxy.max_connections, 4096);
+    assert_int_equal(cfg->proxy.handshake_timeout_ms, 10000);
+    assert_int_equal(cfg->proxy.connect_timeout_ms, 5000);
+    assert_int_equal(cfg->proxy.idle_timeout_ms, 3600000);
+    assert_int_equal(cfg->proxy.buffer, 65536);
+    assert_int_equal(cfg->proxy.drain_timeout_ms, 15000);
+    config_free(cfg);
+
+    /* Every key, at its upper bounds. */
+    cfg = parse_ok("[proxy]\ninbound = 0.0.0.0:15443\nadvertise = 10.0.0.5:15443\n"
+                   "default_action = deny\nmax_connections = 1000000\nhandshake_timeout = 5m\n"
+                   "connect_timeout = 5m\nidle_timeout = 7d\nbuffer = 16MiB\ndrain_timeout = 1h\n");
+    assert_string_equal(cfg->proxy.inbound, "0.0.0.0:15443");
+    assert_string_equal(cfg->proxy.advertise, "10.0.0.5:15443");
+    assert_int_equal(cfg->proxy.default_action, CONFIG_ACTION_DENY);
+    assert_int_equal(cfg->proxy.max_connections, 1000000);
+    assert_int_equal(cfg->proxy.handshake_timeout_ms, 300000);
+    assert_int_equal(cfg->proxy.connect_timeout_ms, 300000);
+    assert_int_equal(cfg->proxy.idle_timeout_ms, INT64_C(7) * 86400000);
+    assert_int_equal(cfg->proxy.buffer, 16777216);
+    assert_int_equal(cfg->proxy.drain_timeout_ms, 3600000);
+    round_trip(cfg);
+    config_free(cfg);
+
+    /* Lower bounds; IPv6; every key but inbound without inbound is fine
+     * (outbound upstreams use buffer and drain_timeout too). */
+    cfg = parse_ok("[proxy]\nadvertise = [fd00::5]:15443\nmax_connections = 1\n"
+                   "handshake_timeout = 100ms\nconnect_timeout = 10ms\nidle_timeout = 1s\n"
+                   "buffer = 4KiB\ndrain_timeout = 0\n");
+    assert_null(cfg->proxy.inbound);
+    assert_string_equal(cfg->proxy.advertise, "[fd00::5]:15443");
+    assert_int_equal(cfg->proxy.max_connections, 1);
+    assert_int_equal(cfg->proxy.handshake_timeout_ms, 100);
+    assert_int_equal(cfg->proxy.connect_timeout_ms, 10);
+    assert_int_equal(cfg->proxy.idle_timeout_ms, 1000);
+    assert_int_equal(cfg->proxy.buffer, 4096);
+    assert_int_equal(cfg->proxy.drain_timeout_ms, 0);
+    round_trip(cfg);
+    config_free(cfg);
+
+    /* Each bound, one past it; every error in one pass. */
+    const char *const low[] = {
+        "t.ini:2: proxy.max_connections: '0' is out of range (1..1000000)",
+        "t.ini:3: proxy.handshake_timeout: '99ms' is out of range (100ms..5m)",
+        "t.ini:4: proxy.connect_timeout: '9ms' is out of range (10ms..5m)",
+        "t.ini:5: proxy.idle_timeout: '999ms' is out of range (1s..7d)",
+        "t.ini:6: proxy.buffer: '4095' is out of range (4KiB..16MiB)",
+        "t.ini:7: proxy.default_action: 'reject' is not one of: allow, deny",
+        "t.ini:8: proxy.inbound: '0.0.0.0' has no port (expected host:port)",
+    };
+    expect_errors("[proxy]\nmax_connections = 0\nhandshake_timeout = 99ms\n"
+                  "connect_timeout = 9ms\nidle_timeout = 999ms\nbuffer = 4095\n"
+                  "default_action = reject\ninbound = 0.0.0.0\n",
+                  low, ARRAY_LEN(low));
+    const char *const high[] = {
+        "t.ini:2: proxy.max_connections: '1000001' is out of range (1..1000000)",
+        "t.ini:3: proxy.handshake_timeout: '301s' is out of range (100ms..5m)",
+        "t.ini:4: proxy.connect_timeout: '6m' is out of range (10ms..5m)",
+        "t.ini:5: proxy.idle_timeout: '8d' is out of range (1s..7d)",
+        "t.ini:6: proxy.buffer: '17MiB' is out of range (4KiB..16MiB)",
+        "t.ini:7: proxy.drain_timeout: '61m' is out of range (0..1h)",
+    };
+    expect_errors("[proxy]\nmax_connections = 1000001\nhandshake_timeout = 301s\n"
+                  "connect_timeout = 6m\nidle_timeout = 8d\nbuffer = 17MiB\n"
+                  "drain_timeout = 61m\n",
+                  high, ARRAY_LEN(high));
+
+    /* advertise: what other nodes dial, so an IP literal and no wildcard. */
+    expect_error("[proxy]\nadvertise = 0.0.0.0:15443\n",
+                 "t.ini:2: proxy.advertise: '0.0.0.0:15443' is a wildcard address: other nodes "
+                 "cannot dial it");
+    expect_error("[proxy]\nadvertise = [::]:15443\n",
+                 "t.ini:2: proxy.advertise: '[::]:15443' is a wildcard address: other nodes "
+                 "cannot dial it");
+    expect_error("[proxy]\nadvertise = gw-01.plant.example:15443\n",
+                 "t.ini:2: proxy.advertise: 'gw-01.plant.example:15443' is not an IP address "
+                 "(host names are not resolved)");
+    expect_error("[proxy]\nadvertise = 10.0.0.5\n",
+                 "t.ini:2: proxy.advertise: '10.0.0.5' has no port (expected host:port)");
+}
+
+/* ---- [upstream NAME] sections ------------------------------------------ */
+
+static void test_upstream_sections(void **state)
+{
+    (void)state;
+    struct weft_config *cfg = parse_ok("[service sensors]\nport = 7000\n"
+                                       "[upstream inventory]\n"
+                                       "listen = 127.0.0.1:9001\n"
+                                       "service = inventory\n"
+                                       "[upstream db]\n"
+                                       "listen = [::1]:9002\n"
+                                       "service = db\n"
+                                       "from = sensors\n"
+                                       "lb = p2c\n"
+                                       "connect_timeout = 10ms\n"
+                                       "connect_retries = 10\n"
+                                       "idle_timeout = 7d\n"
+                                       "max_connections = 1000000\n"
+                                       "max_pending = 100000\n"
+                                       "outlier_failures = 1000\n"
+                                       "outlier_ejection = 1h\n"
+                                       "outlier_max_ejection = 24h\n"
+                                       "outlier_max_percent = 100\n"
+                                       "[upstream payments]\n"
+                                       "listen = 127.0.0.1:9003\n"
+                                       "address = api.example.com:443\n"
+                                       "tls_ca = /etc/weft/public-ca.pem\n"
+                                       "[upstream legacy]\n"
+                                       "listen = 127.0.0.1:9004\n"
+                                       "address = 10.1.2.3:5432\n"
+                                       "lb = least_conn\n"
+                                       "connect_retries = 0\n"
+                                       "max_connections = 1\n"
+                                       "max_pending = 1\n"
+                                       "outlier_failures = 1\n"
+                                       "outlier_ejection = 100ms\n"
+                                       "outlier_max_ejection = 100ms\n"
+                                       "outlier_max_percent = 0\n"
+                                       "idle_timeout = 1s\n"
+                                       "connect_timeout = 5m\n"
+                                       "[upstream vendor]\n"
+                                       "listen = 0.0.0.0:9005\n"
+                                       "address = 192.0.2.7:8443\n"
+                                       "tls_ca = /etc/weft/vendor-ca.pem\n"
+                                       "tls_sni = vendor.example\n"
+                                       "[upstream vendor6]\n"
+                                       "listen = 127.0.0.1:9006\n"
+                                       "address = [2001:db8::7]:8443\n"
+                                       "tls_ca = ca.pem\n"
+                                       "lb = random\n");
+    assert_int_equal(cfg->upstreams.n, 6);
+    /* Defaults. */
+    const struct config_upstream *inv = config_upstream_at(cfg, 0);
+    assert_string_equal(inv->name, "inventory");
+    assert_string_equal(inv->listen, "127.0.0.1:9001");
+    assert_string_equal(inv->service, "inventory");
+    assert_null(inv->address);
+    assert_null(inv->from);
+    assert_int_equal(inv->lb, CONFIG_LB_ROUND_ROBIN);
+    assert_int_equal(inv->connect_timeout_ms, 5000);
+    assert_int_equal(inv->connect_retries, 2);
+    assert_int_equal(inv->idle_timeout_ms, 3600000);
+    assert_int_equal(inv->max_connections, 1024);
+    assert_int_equal(inv->max_pending, 128);
+    assert_int_equal(inv->outlier_failures, 5);
+    assert_int_equal(inv->outlier_ejection_ms, 10000);
+    assert_int_equal(inv->outlier_max_ejection_ms, 300000);
+    assert_int_equal(inv->outlier_max_percent, 50);
+    assert_null(inv->tls_ca);
+    assert_null(inv->tls_sni);
+    /* Every key at its upper bound. */
+    const struct config_upstream *db = config_upstream_find(cfg, "db");
+    assert_ptr_equal(db, config_upstream_at(cfg, 1));
+    assert_string_equal(db->listen, "[::1]:9002");
+    assert_string_equal(db->from, "sensors");
+    assert_int_equal(db->lb, CONFIG_LB_P2C);
+    assert_int_equal(db->connect_timeout_ms, 10);
+    assert_int_equal(db->connect_retries, 10);
+    assert_int_equal(db->idle_timeout_ms, INT64_C(7) * 86400000);
+    assert_int_equal(db->max_connections, 1000000);
+    assert_int_equal(db->max_pending, 100000);
+    assert_int_equal(db->outlier_failures, 1000);
+    assert_int_equal(db->outlier_ejection_ms, 3600000);
+    assert_int_equal(db->outlier_max_ejection_ms, 86400000);
+    assert_int_equal(db->outlier_max_percent, 100);
+    /* Egress with TLS to a DNS name: the name is the SNI. */
+    const struct config_upstream *pay = config_upstream_find(cfg, "payments");
+    assert_null(pay->service);
+    assert_string_equal(pay->address, "api.example.com:443");
+    assert_string_equal(pay->tls_ca, "/etc/weft/public-ca.pem");
+    assert_string_equal(pay->tls_sni, "api.example.com");
+    /* Plain egress, every key at its lower bound. */
+    const struct config_upstream *leg = config_upstream_find(cfg, "legacy");
+    assert_null(leg->tls_ca);
+    assert_null(leg->tls_sni);
+    assert_int_equal(leg->lb, CONFIG_LB_LEAST_CONN);
+    assert_int_equal(leg->connect_retries, 0);
+    assert_int_equal(leg->max_connections, 1);
+    assert_int_equal(leg->max_pending, 1);
+    assert_int_equal(leg->outlier_failures, 1);
+    assert_int_equal(leg->outlier_ejection_ms, 100);
+    assert_int_equal(leg->outlier_max_ejection_ms, 100);
+    assert_int_equal(leg->outlier_max_percent, 0);
+    assert_int_equal(leg->idle_timeout_ms, 1000);
+    assert_int_equal(leg->connect_timeout_ms, 300000);
+    /* An explicit SNI to an IP address; none by default to an IPv6 one. */
+    assert_string_equal(config_upstream_find(cfg, "vendor")->tls_sni, "vendor.example");
+    assert_null(config_upstream_find(cfg, "vendor6")->tls_sni);
+    assert_int_equal(config_upstream_find(cfg, "vendor6")->lb, CONFIG_LB_RANDOM);
+    assert_null(config_upstream_find(cfg, "nope"));
+    assert_true(config_upstream_equal(pay, pay));
+    assert_false(config_upstream_equal(inv, db));
+    round_trip(cfg);
+    config_free(cfg);
+
+    /* No [upstream] at all: an empty list. */
+    cfg = parse_ok("");
+    assert_int_equal(cfg->upstreams.n, 0);
+    assert_null(cfg->upstreams.items);
+    config_free(cfg);
+}
+
+static void test_upstream_errors(void **state)
+{
+    (void)state;
+    /* Headers, as for [service NAME]. */
+    expect_error("[upstream]\nlisten = 127.0.0.1:1\n",
+                 "t.ini:1: [upstream]: needs a name: [upstream NAME]");
+    expect_error("[upstream .x]\n",
+                 "t.ini:1: [upstream .x]: '.x' must start with a letter or a digit");
+    expect_error("[upstream a]\nlisten = 127.0.0.1:1\nservice = a\n[upstream a]\n",
+                 "t.ini:4: [upstream a]: duplicate section (first at line 1)");
+    /* Each value, one past its bound; every error in one pass, and the
+     * whole-section rules are not looked at while a value is refused. */
+    const char *const want[] = {
+        "t.ini:2: [upstream a] lb: 'fastest' is not one of: round_robin, least_conn, random, p2c",
+        "t.ini:3: [upstream a] connect_timeout: '9ms' is out of range (10ms..5m)",
+        "t.ini:4: [upstream a] connect_retries: '11' is out of range (0..10)",
+        "t.ini:5: [upstream a] idle_timeout: '8d' is out of range (1s..7d)",
+        "t.ini:6: [upstream a] max_connections: '0' is out of range (1..1000000)",
+        "t.ini:7: [upstream a] max_pending: '100001' is out of range (1..100000)",
+        "t.ini:8: [upstream a] outlier_failures: '0' is out of range (1..1000)",
+        "t.ini:9: [upstream a] outlier_ejection: '99ms' is out of range (100ms..1h)",
+        "t.ini:10: [upstream a] outlier_max_ejection: '25h' is out of range (100ms..1d)",
+        "t.ini:11: [upstream a] outlier_max_percent: '101' is out of range (0..100)",
+        "t.ini:12: [upstream a] service: '-x' must start with a letter or a digit",
+        "t.ini:13: [upstream a] from: 'a..b' must not contain '..'",
+        "t.ini:14: [upstream a] listen: 'localhost' has no port (expected host:port)",
+        "t.ini:15: [upstream a] address: '300.1.1.1:80': '300.1.1.1' is not an IPv4 address",
+        "t.ini:16: [upstream a] tls_sni: '10.0.0.1' is an IP address: SNI carries host names "
+        "only (RFC 6066)",
+        "t.ini:17: [upstream a] tls_ca: '~/ca.pem': '~' is not expanded here; write the full "
+        "path",
+        "t.ini:18: [upstream a] inbound: unknown key (there is one in [proxy])",
+        "t.ini:19: [upstream a] max_connections: duplicate key (first set at line 6)",
+    };
+    expect_errors("[upstream a]\n"               /* 1 */
+                  "lb = fastest\n"               /* 2 */
+                  "connect_timeout = 9ms\n"      /* 3 */
+                  "connect_retries = 11\n"       /* 4 */
+                  "idle_timeout = 8d\n"          /* 5 */
+                  "max_connections = 0\n"        /* 6 */
+                  "max_pending = 100001\n"       /* 7 */
+                  "outlier_failures = 0\n"       /* 8 */
+                  "outlier_ejection = 99ms\n"    /* 9 */
+                  "outlier_max_ejection = 25h\n" /* 10 */
+                  "outlier_max_percent = 101\n"  /* 11 */
+                  "service = -x\n"               /* 12 */
+                  "from = a..b\n"                /* 13 */
+                  "listen = localhost\n"         /* 14 */
+                  "address = 300.1.1.1:80\n"     /* 15 */
+                  "tls_sni = 10.0.0.1\n"         /* 16 */
+                  "tls_ca = ~/ca.pem\n"          /* 17 */
+                  "inbound = 0.0.0.0:1\n"        /* 18 */
+                  "max_connections = 5\n",       /* 19 */
+                  want, ARRAY_LEN(want));
+    /* ... and one past the other end of each range. */
+    const char *const other_end[] = {
+        "t.ini:2: [upstream a] connect_timeout: '301s' is out of range (10ms..5m)",
+        "t.ini:3: [upstream a] connect_retries: '-1' is out of range (0..10)",
+        "t.ini:4: [upstream a] idle_timeout: '999ms' is out of range (1s..7d)",
+        "t.ini:5: [upstream a] max_connections: '1000001' is out of range (1..1000000)",
+        "t.ini:6: [upstream a] max_pending: '0' is out of range (1..100000)",
+        "t.ini:7: [upstream a] outlier_failures: '1001' is out of range (1..1000)",
+        "t.ini:8: [upstream a] outlier_ejection: '61m' is out of range (100ms..1h)",
+        "t.ini:9: [upstream a] outlier_max_ejection: '99ms' is out of range (100ms..1d)",
+        "t.ini:10: [upstream a] outlier_max_percent: '-1' is out of range (0..100)",
+    };
+    expect_errors("[upstream a]\nconnect_timeout = 301s\nconnect_retries = -1\n"
+                  "idle_timeout = 999ms\nmax_connections = 1000001\nmax_pending = 0\n"
+                  "outlier_failures = 1001\noutlier_ejection = 61m\noutlier_max_ejection = 99ms\n"
+                  "outlier_max_percent = -1\nlisten = 127.0.0.1:1\nservice = a\n",
+                  other_end, ARRAY_LEN(other_end));
+    /* listen is required: on the header's line. */
+    expect_error("[log]\nlevel = info\n\n[upstream db]\nservice = db\n",
+                 "t.ini:4: [upstream db] listen: missing (required)");
+    /* Exactly one of service and address, on the header's line. */
+    expect_error("[upstream a]\nlisten = 127.0.0.1:9001\n",
+                 "t.ini:1: [upstream a]: needs service (a mesh service) or address (a "
+                 "destination outside the mesh)");
+    expect_error("[upstream a]\nlisten = 127.0.0.1:9001\nservice =\naddress =\n",
+                 "t.ini:1: [upstream a]: needs service (a mesh service) or address (a "
+                 "destination outside the mesh)");
+    expect_error("[upstream a]\nlisten = 127.0.0.1:9001\nservice = a\naddress = a.example:80\n",
+                 "t.ini:1: [upstream a]: service (line 3) and address (line 4) exclude each "
+                 "other: set one");
+    /* from with service only; tls_ca with address only; tls_sni with tls_ca only. */
+    expect_error("[upstream a]\nlisten = 127.0.0.1:9001\naddress = a.example:80\nfrom = web\n",
+                 "t.ini:4: [upstream a] from: 'web' is only used with service (egress presents "
+                 "no mesh identity)");
+    expect_error("[upstream a]\nlisten = 127.0.0.1:9001\nservice = a\ntls_ca = /ca.pem\n",
+                 "t.ini:4: [upstream a] tls_ca: '/ca.pem' is only used with address (egress); "
+                 "calls to a mesh service always use the mesh's mTLS");
+    expect_error("[upstream a]\nlisten = 127.0.0.1:9001\naddress = a.example:80\n"
+                 "tls_sni = a.example\n",
+                 "t.ini:4: [upstream a] tls_sni: 'a.example' is only used with tls_ca");
+    expect_error("[upstream a]\nlisten = 127.0.0.1:9001\nservice = a\ntls_sni = a.example\n",
+                 "t.ini:4: [upstream a] tls_sni: 'a.example' is only used with tls_ca");
+    /* The first ejection at most the cap: the key set is blamed. */
+    expect_error("[upstream a]\nlisten = 127.0.0.1:9001\noutlier_ejection = 10m\nservice = a\n",
+                 "t.ini:3: [upstream a] outlier_ejection: outlier_ejection (10m) must not exceed "
+                 "outlier_max_ejection (5m)");
+    expect_error("[upstream a]\nlisten = 127.0.0.1:9001\nservice = a\n"
+                 "outlier_max_ejection = 5s\n",
+                 "t.ini:4: [upstream a] outlier_max_ejection: outlier_ejection (10s) must not "
+                 "exceed outlier_max_ejection (5s)");
+    expect_error("[upstream a]\nlisten = 127.0.0.1:9001\nservice = a\n"
+                 "outlier_max_ejection = 1s\noutlier_ejection = 2s\n",
+                 "t.ini:5: [upstream a] outlier_ejection: outlier_ejection (2s) must not exceed "
+                 "outlier_max_ejection (1s)");
+    struct weft_config *cfg = parse_ok("[upstream a]\nlisten = 127.0.0.1:9001\nservice = a\n"
+                                       "outlier_ejection = 1m\noutlier_max_ejection = 1m\n");
+    config_free(cfg);
+    /* Keys of [upstream NAME] elsewhere say where they belong. */
+    expect_error("[node]\ntls_ca = /x\n",
+                 "t.ini:2: node.tls_ca: unknown key (there is one in [upstream NAME])");
+    expect_error("[service web]\nport = 1\nlb = p2c\n",
+                 "t.ini:3: [service web] lb: unknown key (there is one in [upstream NAME])");
+    /* Every section is checked in the same pass (missing keys come first:
+     * they are found with the defaults, before the whole-section rules). */
+    const char *const two[] = {
+        "t.ini:3: [upstream b] listen: missing (required)",
+        "t.ini:1: [upstream a]: needs service (a mesh service) or address (a destination "
+        "outside the mesh)",
+    };
+    expect_errors("[upstream a]\nlisten = 127.0.0.1:1\n[upstream b]\nservice = b\n", two, 2);
+}
+
+static void test_upstream_limit(void **state)
+{
+    (void)state;
+    struct sbuf text;
+    sbuf_init(&text);
+    for (int i = 0; i < CONFIG_UPSTREAMS_MAX; i++)
+        sbuf_printf(&text, "[upstream u%d]\nlisten = 127.0.0.1:%d\nservice = s%d\n", i, 9000 + i,
+                    i);
+    struct weft_config *cfg = parse_ok(sbuf_str(&text));
+    assert_int_equal(cfg->upstreams.n, CONFIG_UPSTREAMS_MAX);
+    round_trip(cfg);
+    config_free(cfg);
+    sbuf_printf(&text, "[upstream one-more]\nlisten = 127.0.0.1:1\nservice = x\n");
+    char want[128];
+    snprintf(want, sizeof(want), "t.ini:%d: [upstream one-more]: more than %d upstreams",
+             3 * CONFIG_UPSTREAMS_MAX + 1, CONFIG_UPSTREAMS_MAX);
+    expect_error(sbuf_str(&text), want);
+    sbuf_deinit(&text);
+}
+
+/* No two listeners on one address and port (listen.c). */
+static void test_listen_collisions(void **state)
+{
+    (void)state;
+    const char *const want[] = {
+        "t.ini:16: [upstream b] listen: '127.0.0.1:9001' collides with [upstream a] listen "
+        "127.0.0.1:9001 (line 13)",
+        "t.ini:19: [upstream c] listen: '127.0.0.1:15443' collides with proxy.inbound "
+        "0.0.0.0:15443 (line 6)",
+        "t.ini:22: [upstream d] listen: '127.0.0.1:9901' collides with admin.listen "
+        "127.0.0.1:9901 (line 2)",
+        "t.ini:25: [upstream e] listen: '[::]:7000' collides with control.listen 0.0.0.0:7000 "
+        "(line 4)",
+        "t.ini:28: [upstream f] listen: '127.0.0.1:8080' collides with [service web] "
+        "127.0.0.1:8080 (line 10)",
+        "t.ini:31: [upstream g] listen: '127.0.0.1:7946' collides with gossip.bind "
+        "127.0.0.1:7946 (line 9)",
+        "t.ini:40: [upstream j] listen: '[0:0::1]:9001' collides with [upstream i] listen "
+        "[::1]:9001 (line 37)",
+        "t.ini:46: [upstream l] listen: 'localhost:9010' collides with [upstream k] listen "
+        "LOCALHOST:9010 (line 43)",
+    };
+    expect_errors("[admin]\nlisten = 127.0.0.1:9901\n"                         /* 1-2 */
+                  "[control]\nlisten = 0.0.0.0:7000\n"                         /* 3-4 */
+                  "[proxy]\ninbound = 0.0.0.0:15443\n"                         /* 5-6 */
+                  "[gossip]\nenabled = true\nbind = 127.0.0.1:7946\n"          /* 7-9 */
+                  "[service web]\nport = 8080\n"                               /* 10-11 */
+                  "[upstream a]\nlisten = 127.0.0.1:9001\nservice = a\n"       /* 12-14 */
+                  "[upstream b]\nlisten = 127.0.0.1:9001\nservice = b\n"       /* 15-17 */
+                  "[upstream c]\nlisten = 127.0.0.1:15443\nservice = c\n"      /* 18-20 */
+                  "[upstream d]\nlisten = 127.0.0.1:9901\nservice = d\n"       /* 21-23 */
+                  "[upstream e]\nlisten = [::]:7000\nservice = e\n"            /* 24-26 */
+                  "[upstream f]\nlisten = 127.0.0.1:8080\nservice = f\n"       /* 27-29 */
+                  "[upstream g]\nlisten = 127.0.0.1:7946\nservice = g\n"       /* 30-32 */
+                  "[upstream h]\nlisten = 127.0.0.2:9001\nservice = h\n"       /* 33-35 */
+                  "[upstream i]\nlisten = [::1]:9001\naddress = x.example:1\n" /* 36-38 */
+                  "[upstream j]\nlisten = [0:0::1]:9001\nservice = j\n"        /* 39-41 */
+                  "[upstream k]\nlisten = LOCALHOST:9010\nservice = k\n"       /* 42-44 */
+                  "[upstream l]\nlisten = localhost:9010\nservice = l\n",      /* 45-47 */
+                  want, ARRAY_LEN(want));
+    /* Blamed on the later line, whichever section it is in. */
+    expect_error("[upstream a]\nlisten = 127.0.0.1:15443\nservice = a\n"
+                 "[proxy]\ninbound = 0.0.0.0:15443\n",
+                 "t.ini:5: proxy.inbound: '0.0.0.0:15443' collides with [upstream a] listen "
+                 "127.0.0.1:15443 (line 2)");
+    expect_error("[upstream a]\nlisten = 127.0.0.1:8080\nservice = web\n"
+                 "[service web]\nport = 8080\n",
+                 "t.ini:2: [upstream a] listen: '127.0.0.1:8080' collides with [service web] "
+                 "127.0.0.1:8080 (line 4)");
+    /* A default counts when it is in use: gossip's bind with gossip on. */
+    expect_error("[gossip]\nenabled = true\n[upstream a]\nlisten = 0.0.0.0:7946\nservice = a\n",
+                 "t.ini:4: [upstream a] listen: '0.0.0.0:7946' collides with gossip.bind "
+                 "0.0.0.0:7946 (its default)");
+    /* One error per listener, naming the earliest it collides with. */
+    const char *const chain[] = {
+        "t.ini:4: control.listen: '0.0.0.0:7000' collides with admin.listen 127.0.0.1:7000 "
+        "(line 2)",
+        "t.ini:6: [upstream a] listen: '127.0.0.1:7000' collides with admin.listen "
+        "127.0.0.1:7000 (line 2)",
+    };
+    expect_errors("[admin]\nlisten = 127.0.0.1:7000\n[control]\nlisten = 0.0.0.0:7000\n"
+                  "[upstream a]\nlisten = 127.0.0.1:7000\nservice = a\n",
+                  chain, ARRAY_LEN(chain));
+    /* Not collisions: gossip off; other ports or hosts; a wildcard upstream
+     * on a service's port (the service may be in another namespace); v4 and
+     * v6 loopback. */
+    struct weft_config *cfg = parse_ok("[gossip]\nbind = 0.0.0.0:9001\n"
+                                       "[proxy]\ninbound = 10.0.0.5:15443\n"
+                                       "[service web]\naddress = 10.0.0.9\nport = 8080\n"
+                                       "[upstream a]\nlisten = 127.0.0.1:9001\nservice = a\n"
+                                       "[upstream b]\nlisten = 127.0.0.1:9002\nservice = b\n"
+                                       "[upstream c]\nlisten = [::1]:9001\nservice = c\n"
+                                       "[upstream d]\nlisten = 10.0.0.6:15443\nservice = d\n"
+                                       "[upstream e]\nlisten = 0.0.0.0:8080\nservice = web\n");
+    config_free(cfg);
+}
+
+static void test_upstream_show_and_reload(void **state)
+{
+    (void)state;
+    struct weft_config *a =
+        parse_ok("[proxy]\ninbound = 0.0.0.0:15443\n"
+                 "[upstream inv]\nlisten = 127.0.0.1:9001\nservice = inventory\n"
+                 "[upstream ext]\nlisten = 127.0.0.1:9002\n"
+                 "address = api.example.com:443\ntls_ca = /ca.pem\n");
+    struct sbuf out, changed, restart;
+    sbuf_init(&out);
+    sbuf_init(&changed);
+    sbuf_init(&restart);
+    config_show(a, &out);
+    assert_non_null(strstr(sbuf_str(&out), "\n[upstream inv]\n"
+                                           "listen = 127.0.0.1:9001\n"
+                                           "service = inventory\n"
+                                           "address =\n"
+                                           "from =\n"
+                                           "lb = round_robin\n"
+                                           "connect_timeout = 5s\n"
+                                           "connect_retries = 2\n"
+                                           "idle_timeout = 1h\n"
+                                           "max_connections = 1024\n"
+                                           "max_pending = 128\n"
+                                           "outlier_failures = 5\n"
+                                           "outlier_ejection = 10s\n"
+                                           "outlier_max_ejection = 5m\n"
+                                           "outlier_max_percent = 50\n"
+                                           "tls_ca =\n"
+                                           "tls_sni =\n"
+                                           "\n[upstream ext]\n"
+                                           "listen = 127.0.0.1:9002\n"
+                                           "service =\n"
+                                           "address = api.example.com:443\n"));
+    /* The computed SNI is shown, so the text says what is in effect. */
+    assert_non_null(strstr(sbuf_str(&out), "tls_ca = /ca.pem\ntls_sni = api.example.com\n"));
+    round_trip(a);
+
+    /* Upstreams reload (added, removed, changed); [proxy] inbound needs a restart. */
+    struct weft_config *b =
+        parse_ok("[proxy]\ninbound = 0.0.0.0:15444\n"
+                 "[upstream new]\nlisten = 127.0.0.1:9003\nservice = x\n"
+                 "[upstream inv]\nlisten = 127.0.0.1:9001\nservice = inventory\n"
+                 "lb = least_conn\n");
+    assert_int_equal(config_diff(a, b, &changed, &restart), 4);
+    assert_string_equal(sbuf_str(&changed), "proxy.inbound, [upstream inv] lb, "
+                                            "[upstream ext] (removed), [upstream new] (added)");
+    assert_string_equal(sbuf_str(&restart), "proxy.inbound");
+    assert_int_equal(config_reload_merge(b, a), 0);
+    assert_string_equal(b->proxy.inbound, "0.0.0.0:15443");
+    assert_int_equal(b->upstreams.n, 2);
+    assert_int_equal(config_upstream_find(b, "inv")->lb, CONFIG_LB_LEAST_CONN);
+    assert_null(config_upstream_find(b, "ext"));
+    config_free(b);
+
+    /* A new address changes the computed SNI with it. */
+    sbuf_reset(&changed);
+    b = parse_ok("[proxy]\ninbound = 0.0.0.0:15443\n"
+                 "[upstream inv]\nlisten = 127.0.0.1:9001\nservice = inventory\n"
+                 "[upstream ext]\nlisten = 127.0.0.1:9002\n"
+                 "address = api2.example.com:443\ntls_ca = /ca.pem\n");
+    assert_int_equal(config_diff(a, b, &changed, NULL), 2);
+    assert_string_equal(sbuf_str(&changed), "[upstream ext] address, [upstream ext] tls_sni");
+    config_free(b);
+    config_free(a);
+    sbuf_deinit(&out);
+    sbuf_deinit(&changed);
+    sbuf_deinit(&restart);
 }
 
 /* One name rule for nodes, services and objects: pki/spiffe.c's NAME. */
@@ -1638,10 +2157,11 @@ static void test_reference_config(void **state)
 }
 
 /*
- * The commented-out example of each [KIND NAME] section in weft.ini: from
- * ";[KIND ...]" to the next real section, with every ";key =" made live.
- * Returns the text (caller frees) or NULL; shown[k] tells which keys of the
- * kind it sets.
+ * The commented-out examples of each [KIND NAME] section in weft.ini: from
+ * the first ";[KIND ...]" to the next real section or the first
+ * commented-out header of another kind, with every ";[KIND ...]" and
+ * ";key =" made live. Returns the text (caller frees) or NULL; shown[k]
+ * tells which keys of the kind the examples set.
  */
 static char *kind_example(const char *text, const struct config_kind *kd, bool *shown)
 {
@@ -1657,6 +2177,8 @@ static char *kind_example(const char *text, const struct config_kind *kd, bool *
         const char *end = strchr(line, '\n');
         size_t len = end ? (size_t)(end - line) + 1 : strlen(line);
         bool live = line[0] == ';' && line[1] == '[';
+        if (live && strncmp(line, head + 1, strlen(head + 1)) != 0)
+            break; /* another kind's example */
         for (size_t k = 0; k < kd->nkeys && !live && line[0] == ';'; k++) {
             size_t kl = strlen(kd->keys[k].name);
             const char *r = line + 1 + kl;
@@ -1689,30 +2211,35 @@ static void check_kind_example(const char *text, const struct config_kind *kd)
     }
     struct weft_config *cfg = parse_ok(live);
     struct config_list *l = config_kind_list(cfg, kd);
-    assert_int_equal(l->n, 1);
-    /* Defaults: the same section with only its required keys, as shown. */
-    struct sbuf min;
-    sbuf_init(&min);
-    sbuf_printf(&min, "[%s %s]\n", kd->name, config_item_name(kd, l->items));
-    for (size_t k = 0; k < kd->nkeys; k++) {
-        if (kd->keys[k].flags & CONFIG_KEY_REQUIRED) {
-            sbuf_printf(&min, "%s = ", kd->keys[k].name);
-            config_value_format(&kd->keys[k], config_item_field_const(l->items, &kd->keys[k]),
-                                &min);
-            sbuf_puts(&min, "\n");
+    assert_true(l->n >= 1);
+    /* Defaults: each example section again with only the keys that have
+     * no default value (required, or empty = none), as shown; the others
+     * must show their defaults. */
+    for (size_t j = 0; j < l->n; j++) {
+        const void *item = config_kind_item(kd, l, j);
+        struct sbuf min;
+        sbuf_init(&min);
+        sbuf_printf(&min, "[%s %s]\n", kd->name, config_item_name(kd, item));
+        for (size_t k = 0; k < kd->nkeys; k++) {
+            if (!*kd->keys[k].def) {
+                sbuf_printf(&min, "%s = ", kd->keys[k].name);
+                config_value_format(&kd->keys[k], config_item_field_const(item, &kd->keys[k]),
+                                    &min);
+                sbuf_puts(&min, "\n");
+            }
         }
+        struct weft_config *def = parse_ok(sbuf_str(&min));
+        void *d = config_kind_list(def, kd)->items;
+        for (size_t k = 0; k < kd->nkeys; k++) {
+            const struct config_key *row = &kd->keys[k];
+            if (!config_value_equal(row, config_item_field_const(d, row),
+                                    config_item_field_const(item, row)))
+                fail_msg("configs/weft.ini shows a wrong default for [%s] %s", kd->name, row->name);
+        }
+        config_free(def);
+        sbuf_deinit(&min);
     }
-    struct weft_config *def = parse_ok(sbuf_str(&min));
-    void *d = config_kind_list(def, kd)->items;
-    for (size_t k = 0; k < kd->nkeys; k++) {
-        const struct config_key *row = &kd->keys[k];
-        if (!config_value_equal(row, config_item_field_const(d, row),
-                                config_item_field_const(l->items, row)))
-            fail_msg("configs/weft.ini shows a wrong default for [%s] %s", kd->name, row->name);
-    }
-    config_free(def);
     config_free(cfg);
-    sbuf_deinit(&min);
     free(live);
 }
 
@@ -1785,6 +2312,47 @@ static void test_reference_docs(void **state)
     free(text);
 }
 
+/*
+ * configs/examples/ (every .ini): agent configs that load, and deny by default
+ * wherever they open the inbound proxy (issue 6: the shipped examples do).
+ */
+static void test_examples(void **state)
+{
+    (void)state;
+    const char *src = getenv("WEFT_SOURCE_DIR");
+    char dir[1024], path[1400];
+    size_t files = 0;
+    if (!src)
+        skip();
+    snprintf(dir, sizeof(dir), "%s/configs/examples", src);
+    DIR *d = opendir(dir);
+    if (!d)
+        fail_msg("cannot open %s", dir);
+    for (struct dirent *de; (de = readdir(d));) {
+        size_t n = strlen(de->d_name);
+        if (n < 5 || strcmp(de->d_name + n - 4, ".ini") != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        struct config_errs errs;
+        struct sbuf m;
+        config_errs_init(&errs);
+        sbuf_init(&m);
+        struct weft_config *cfg = config_load_file(path, &errs);
+        config_errs_format(&errs, &m);
+        if (!cfg)
+            fail_msg("%s does not load:\n%s", path, sbuf_str(&m));
+        if (cfg->proxy.inbound && cfg->proxy.default_action != CONFIG_ACTION_DENY)
+            fail_msg("%s opens [proxy] inbound without default_action = deny", path);
+        round_trip(cfg);
+        config_free(cfg);
+        sbuf_deinit(&m);
+        config_errs_deinit(&errs);
+        files++;
+    }
+    closedir(d);
+    assert_true(files >= 2);
+}
+
 int main(void)
 {
     /* As cli_main does: the effective [gossip] timing is checked at load. */
@@ -1817,6 +2385,12 @@ int main(void)
         cmocka_unit_test(test_service_limit),
         cmocka_unit_test(test_service_show_and_reload),
         cmocka_unit_test(test_list_copy),
+        cmocka_unit_test(test_proxy_section),
+        cmocka_unit_test(test_upstream_sections),
+        cmocka_unit_test(test_upstream_errors),
+        cmocka_unit_test(test_upstream_limit),
+        cmocka_unit_test(test_listen_collisions),
+        cmocka_unit_test(test_upstream_show_and_reload),
         cmocka_unit_test(test_name_rule_agrees_with_spiffe),
         cmocka_unit_test(test_errs_limit),
         cmocka_unit_test(test_mesh_writers),
@@ -1824,6 +2398,7 @@ int main(void)
         cmocka_unit_test(test_reference_docs),
         cmocka_unit_test(test_reference_kinds),
         cmocka_unit_test(test_kinds_are_consistent),
+        cmocka_unit_test(test_examples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
