@@ -27,6 +27,13 @@
  *     ClientHello); tls_sess.c offers a kept session only under its own SNI,
  *     on both versions. The SNI callback itself (mbedtls_ssl_conf_sni, with
  *     mbedtls_ssl_set_hs_own_cert) is the same on both.
+ *   - a 3.x client offering TLS 1.3 lists RSA-PSS among its signature
+ *     algorithms, and an OpenSSL server speaking TLS 1.2 then signs its
+ *     ServerKeyExchange with RSA-PSS, which 3.6.6's TLS 1.2 code refuses
+ *     (illegal_parameter; Mbed-TLS/mbedtls#10674, fixed after 3.6.6). An
+ *     origination client (RSA servers) lists PKCS#1 v1.5 before PSS: TLS
+ *     1.2 servers pick it, TLS 1.3 never uses it for a handshake signature;
+ *     2.28 offers no PSS in TLS 1.2 at all;
  * Not a difference, on purpose: 3.x has writers for the subjectAltName and
  * extendedKeyUsage extensions and 2.28 has neither; pki/x509.c writes both
  * extensions' DER itself on every version, so both builds test the same code.
@@ -42,6 +49,7 @@
 #include <mbedtls/ssl.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
 #define WEFT_MBEDTLS_3 1
@@ -163,6 +171,26 @@ static inline void tls_compat_conf_client_tickets(mbedtls_ssl_config *conf)
 #if TLS_COMPAT_HAS_TLS13 && defined(MBEDTLS_SSL_SESSION_TICKETS)
     mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
         conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+#else
+    (void)conf;
+#endif
+}
+
+/**
+ * Origination client: signature algorithms with RSA PKCS#1 v1.5 before
+ * RSA-PSS (see above; ECDSA first, as mbedTLS's default). A no-op on 2.28.
+ */
+static inline void tls_compat_conf_origin_sig_algs(mbedtls_ssl_config *conf)
+{
+#if WEFT_MBEDTLS_3
+    static const uint16_t algs[] = {
+        MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256, MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
+        MBEDTLS_TLS1_3_SIG_ECDSA_SECP521R1_SHA512, MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA256,
+        MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA384,       MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA512,
+        MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA256,    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA384,
+        MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA512,    MBEDTLS_TLS1_3_SIG_NONE,
+    };
+    mbedtls_ssl_conf_sig_algs(conf, algs);
 #else
     (void)conf;
 #endif

@@ -47,6 +47,7 @@ static const char *const fail_names[TLS_FAIL_MAX] = {
     [TLS_FAIL_PEER_ALERT] = "peer_alert",
     [TLS_FAIL_PROTOCOL] = "protocol",
     [TLS_FAIL_UNKNOWN_SNI] = "unknown_sni",
+    [TLS_FAIL_NAME_MISMATCH] = "name_mismatch",
 };
 
 const char *tls_fail_name(enum tls_fail f)
@@ -160,7 +161,9 @@ static int conf_setup(struct tls_conf *conf, struct weft_err *e)
 {
     char eb[192];
     int rc;
-    if (!conf->pinned) {
+    if (conf->origin && conf->bundle.version == 0)
+        return err_set(e, "tls conf: no CA certificate");
+    if (!conf->pinned && !conf->origin) {
         if (conf->own_chain.version == 0)
             return err_set(e, "tls conf: no certificate");
         if (conf->bundle.version == 0)
@@ -178,9 +181,15 @@ static int conf_setup(struct tls_conf *conf, struct weft_err *e)
     mbedtls_ssl_conf_rng(&conf->ssl, conf_rng, NULL);
     /* Mutual authentication both ways; no host name is ever set or checked.
      * A pinned client (enrollment) has no certificate yet and checks the
-     * server's chain itself once the handshake is over (tls_sess.c). */
+     * server's chain itself once the handshake is over (tls_sess.c). An
+     * origination client has none either, and mbedTLS checks the server's
+     * chain and host name (the SNI) itself. */
     if (conf->pinned) {
         mbedtls_ssl_conf_authmode(&conf->ssl, MBEDTLS_SSL_VERIFY_NONE);
+    } else if (conf->origin) {
+        mbedtls_ssl_conf_authmode(&conf->ssl, MBEDTLS_SSL_VERIFY_REQUIRED);
+        mbedtls_ssl_conf_ca_chain(&conf->ssl, &conf->bundle, NULL);
+        tls_compat_conf_origin_sig_algs(&conf->ssl);
     } else {
         mbedtls_ssl_conf_authmode(&conf->ssl, MBEDTLS_SSL_VERIFY_REQUIRED);
         mbedtls_ssl_conf_ca_chain(&conf->ssl, &conf->bundle, NULL);
@@ -201,8 +210,29 @@ static int conf_setup(struct tls_conf *conf, struct weft_err *e)
         MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
         0,
     };
+    /*
+     * Origination talks to servers weft did not set up, which mostly hold
+     * RSA keys: their TLS 1.2 suites follow, in the same order (still
+     * ECDHE and AEAD only). TLS 1.3 suites do not depend on the key.
+     */
+    static const int origin_suites[] = {
+        TLS_COMPAT_TLS13_SUITES MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+#if defined(MBEDTLS_KEY_EXCHANGE_ECDHE_RSA_ENABLED)
+        MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+#endif
+        0,
+    };
     _Static_assert(sizeof(suites) <= sizeof(conf->ciphersuites), "ciphersuite table too small");
-    memcpy(conf->ciphersuites, suites, sizeof(suites));
+    _Static_assert(sizeof(origin_suites) <= sizeof(conf->ciphersuites),
+                   "ciphersuite table too small");
+    if (conf->origin)
+        memcpy(conf->ciphersuites, origin_suites, sizeof(origin_suites));
+    else
+        memcpy(conf->ciphersuites, suites, sizeof(suites));
     mbedtls_ssl_conf_ciphersuites(&conf->ssl, conf->ciphersuites);
     if (conf->role == TLS_ROLE_SERVER) {
         rc = mbedtls_ssl_ticket_setup(&conf->ticket, conf_rng, NULL, MBEDTLS_CIPHER_AES_256_GCM,
@@ -575,6 +605,35 @@ struct tls_conf *tls_conf_new_pinned(const char *pin_hex, struct weft_err *e)
         return NULL;
     }
     return conf;
+}
+
+struct tls_conf *tls_conf_new_origin(const char *ca_file, struct weft_err *e)
+{
+    char eb[192];
+    struct tls_conf *conf = conf_alloc(TLS_ROLE_CLIENT, e);
+    if (!conf)
+        return NULL;
+    conf->origin = true;
+    /* A PEM bundle: a positive count is of certificates that did not parse
+     * while others did (system bundles hold a few mbedTLS cannot read). */
+    int rc = mbedtls_x509_crt_parse_file(&conf->bundle, ca_file);
+    if (rc < 0) {
+        err_set(e, "tls conf: CA file %s: %s", ca_file, conf_strerror(rc, eb, sizeof(eb)));
+        goto fail;
+    }
+    if (conf->bundle.version == 0) {
+        err_set(e, "tls conf: CA file %s: no certificate could be read", ca_file);
+        goto fail;
+    }
+    if (rc > 0)
+        log_warn(LOG_TLS, "tls conf: CA file %s: %d certificate%s skipped (not readable)", ca_file,
+                 rc, rc == 1 ? "" : "s");
+    if (conf_setup(conf, e) != 0)
+        goto fail;
+    return conf;
+fail:
+    tls_conf_free(conf);
+    return NULL;
 }
 
 void tls_conf_allow_anonymous(struct tls_conf *conf)

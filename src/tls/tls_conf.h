@@ -22,6 +22,15 @@
  *     client whose name matches no added one, or that sends none, is refused
  *     (TLS_FAIL_UNKNOWN_SNI). A client sends a name per session
  *     (tls_sess_set_sni) and still checks only the SPIFFE ID.
+ * One exception: an origination conf (tls_conf_new_origin) is a client for
+ * ordinary TLS servers outside the mesh — no certificate of our own, the
+ * server's chain verified against a CA file, and the server's certificate
+ * checked for the name set with tls_sess_set_sni (mbedTLS's DNS SAN / CN
+ * match, TLS_FAIL_NAME_MISMATCH); no SPIFFE rules, no trust domain. A
+ * session with no name is refused before anything is sent: an IP address
+ * is never matched (mbedTLS 2.28 cannot, 3.6 could; both builds behave the
+ * same). ECDHE-RSA suites are offered too for TLS 1.2 (public servers
+ * mostly hold RSA keys); the rest is as above.
  * Certificate validity is judged against mbedTLS's own time source
  * (mbedtls_time(), the system's wall clock), not weft's core/clock.
  *
@@ -65,6 +74,7 @@ enum tls_fail {
     TLS_FAIL_PEER_ALERT,      /* the peer refused us (fatal alert received) */
     TLS_FAIL_PROTOCOL,        /* anything else: versions, suites, malformed records */
     TLS_FAIL_UNKNOWN_SNI,     /* server: SNI matches no added name, or none (sni_required) */
+    TLS_FAIL_NAME_MISMATCH,   /* origination: the certificate is not for the name sent, or none */
     TLS_FAIL_MAX
 };
 
@@ -106,6 +116,20 @@ struct tls_conf *tls_conf_new_pem(enum tls_role role, const char *cert_pem, cons
  * or NULL with a message in e.
  */
 struct tls_conf *tls_conf_new_pinned(const char *pin_hex, struct weft_err *e);
+
+/**
+ * A client conf for TLS origination to a server outside the mesh: no
+ * certificate of our own; the server's chain must verify against the
+ * certificates of ca_file (PEM; a system bundle is fine: certificates
+ * mbedTLS cannot parse are skipped, with a warning, as long as one parses),
+ * and its certificate must carry the name each session sets with
+ * tls_sess_set_sni (required: a session without one fails its first
+ * handshake step as TLS_FAIL_NAME_MISMATCH). No trust domain, no accept
+ * rules: the peer ID of such a session is "". Sessions are kept for
+ * resumption as usual (peer key and name). Returns the conf, or NULL with
+ * a message in e.
+ */
+struct tls_conf *tls_conf_new_origin(const char *ca_file, struct weft_err *e);
 
 /**
  * Server: also let clients without a certificate through, with the peer ID

@@ -61,6 +61,7 @@ struct tls_conf {
     const int64_t *clock_offset_ms; /* debug: judge validity by the wall clock + this */
     bool anonymous_ok;              /* server: clients without a certificate get peer ID "" */
     bool pinned;                    /* client: no own cert, server chain must reach pin */
+    bool origin;                    /* client: no own cert, host name checked, no SPIFFE rules */
     bool sni_required;              /* server: refuse an unknown or missing SNI */
     struct tls_sni_cert *sni_certs; /* server: certificates by SNI (a short list) */
     unsigned char pin[32];          /* SHA-256 of the root's DER */

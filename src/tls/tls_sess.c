@@ -19,6 +19,11 @@
  *   - a session's expected ID (client, tls_sess_expect_id) takes the place
  *     of the conf's accept set and predicate in both checks, never of the
  *     trust-domain rule or the chain checks;
+ *   - an origination conf (tls_conf_new_origin) is the exception to the two
+ *     points above and below: no SPIFFE ID at all, and the name is what is
+ *     checked. The verify callback leaves mbedTLS's verdict alone
+ *     (BADCERT_CN_MISMATCH counts as TLS_FAIL_NAME_MISMATCH), and a session
+ *     without a name is refused before its first byte;
  *   - server names (SNI) never take part in verification. A client that
  *     sends one has mbedTLS compare it with the server's certificate, which
  *     flags the leaf BADCERT_CN_MISMATCH; the verify callback clears exactly
@@ -225,7 +230,8 @@ static int sess_verify(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *fl
     s->verify_called = true;
     if (s->conf->clock_offset_ms)
         sess_judge_dates(s->conf, crt, flags);
-    if (depth != 0)
+    /* Origination: the chain and the host name, as mbedTLS judges them. */
+    if (depth != 0 || s->conf->origin)
         return 0;
     /* Our SNI is a service name, not the certificate's: mbedTLS's name
      * check is the one thing not wanted (identity is the SPIFFE ID). */
@@ -280,6 +286,12 @@ static enum tls_fail sess_classify(struct tls_sess *s, int rc)
             return TLS_FAIL_EXPIRED;
         if (v & MBEDTLS_X509_BADCERT_FUTURE)
             return TLS_FAIL_NOT_YET_VALID;
+        /* Only an origination client keeps this flag (see sess_verify). */
+        if (v & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
+            snprintf(s->fail_msg, sizeof(s->fail_msg), "the server's certificate is not for '%s'",
+                     s->sni);
+            return TLS_FAIL_NAME_MISMATCH;
+        }
         if (s->id_fail != TLS_FAIL_NONE)
             return s->id_fail;
         return TLS_FAIL_BAD_CHAIN; /* key usage, extended key usage, ... */
@@ -323,7 +335,7 @@ static enum tls_io sess_fail(struct tls_sess *s, enum tls_fail f, int rc)
 struct tls_sess *tls_sess_new(struct tls_conf *conf, struct evbuffer *in, struct evbuffer *out,
                               const char *peer_key, struct weft_err *e)
 {
-    if (!conf->trust_domain[0]) {
+    if (!conf->trust_domain[0] && !conf->origin) {
         err_set(e, "tls session: the conf has no trust domain");
         return NULL;
     }
@@ -393,6 +405,8 @@ int tls_sess_expect_id(struct tls_sess *s, const char *spiffe_id, struct weft_er
 {
     if (sess_check_unstarted(s, "an expected peer ID", e) != 0)
         return -1;
+    if (s->conf->origin)
+        return err_set(e, "tls session: an origination session checks a server name, not an ID");
     size_t n = spiffe_id ? strlen(spiffe_id) : 0;
     if (n < 10 || n > TLS_PEER_ID_MAX || tls_conf_check_td(s->conf, spiffe_id) != TLS_FAIL_NONE)
         return err_set(e,
@@ -522,6 +536,18 @@ static enum tls_io sess_established(struct tls_sess *s)
         sess_set_state(s, TLS_SESS_OPEN);
         return TLS_IO_OK;
     }
+    if (s->conf->origin) {
+        /* VERIFY_REQUIRED: mbedTLS checked the chain and the name; a resumed
+         * session was verified under the same peer key and name. */
+        s->resumed = !s->verify_called;
+        s->conf->stats.handshakes++;
+        if (s->resumed)
+            s->conf->stats.resumed++;
+        sess_set_state(s, TLS_SESS_OPEN);
+        if (!tls_compat_is_tls13(&s->ssl))
+            sess_keep(s);
+        return TLS_IO_OK;
+    }
     if (s->conf->anonymous_ok) {
         /* VERIFY_OPTIONAL: mbedTLS let a failed verification through. */
         uint32_t v = mbedtls_ssl_get_verify_result(&s->ssl);
@@ -589,6 +615,12 @@ enum tls_io tls_sess_handshake(struct tls_sess *s)
     }
     if (!s->started) {
         s->started = true;
+        if (s->conf->origin && !s->sni[0]) {
+            /* Nothing to check the certificate against: refuse, send nothing. */
+            snprintf(s->fail_msg, sizeof(s->fail_msg),
+                     "origination needs a server name (none set)");
+            return sess_fail(s, TLS_FAIL_NAME_MISMATCH, 0);
+        }
         sess_offer_kept(s);
     }
     int rc;

@@ -61,8 +61,8 @@ enum tls_io {
 /**
  * A session of conf's role. peer_key (client only, may be NULL) names the
  * peer for session resumption ("10.0.0.2:15443"). Returns the session (caller
- * owns it: tls_sess_free), or NULL with a message in e (also when conf has no
- * trust domain).
+ * owns it: tls_sess_free), or NULL with a message in e (also when a mesh conf
+ * has no trust domain).
  */
 struct tls_sess *tls_sess_new(struct tls_conf *conf, struct evbuffer *in, struct evbuffer *out,
                               const char *peer_key, struct weft_err *e);
@@ -72,7 +72,9 @@ void tls_sess_free(struct tls_sess *s);
 /**
  * Client, before the first tls_sess_handshake/read/write: send name as the
  * TLS server_name (SNI; the proxy sends the target service). Host names are
- * still not checked: the peer is judged by its SPIFFE ID alone. A session
+ * still not checked: the peer is judged by its SPIFFE ID alone — except with
+ * an origination conf (tls_conf_new_origin), where the server's certificate
+ * must carry this name, and setting one is required. A session
  * kept for this peer key is offered only if it was made with the same name.
  * name: 1..TLS_SNI_MAX bytes of A-Z a-z 0-9 . _ -. Returns 0, or -1 with a
  * message in e.
@@ -87,7 +89,7 @@ int tls_sess_set_sni(struct tls_sess *s, const char *name, struct weft_err *e);
  * chain checks stay. A full handshake is refused in the verify callback, a
  * resumed one when the kept session's ID differs (the kept session is then
  * forgotten); both as TLS_FAIL_ID_NOT_ACCEPTED. Returns 0, or -1 with a
- * message in e.
+ * message in e (also for an origination session).
  */
 int tls_sess_expect_id(struct tls_sess *s, const char *spiffe_id, struct weft_err *e);
 
@@ -123,7 +125,7 @@ enum tls_fail tls_sess_fail(const struct tls_sess *s);
 /** A one-line description of the failure ("" if none). */
 const char *tls_sess_fail_msg(const struct tls_sess *s);
 
-/** The peer's SPIFFE ID once OPEN ("" before). */
+/** The peer's SPIFFE ID once OPEN ("" before, and always with an origination conf). */
 const char *tls_sess_peer_id(const struct tls_sess *s);
 /** "TLSv1.2" or "TLSv1.3" once OPEN. */
 const char *tls_sess_version(const struct tls_sess *s);
