@@ -87,19 +87,29 @@ static int method_from_evhttp(enum evhttp_cmd_type t, enum admin_method *m)
     }
 }
 
-static void admin_reply(struct evhttp_request *req, int status, const char *body, size_t len)
+#define ADMIN_JSON "application/json"
+
+/* ctype NULL: JSON, which gets a final newline (other types arrive complete). */
+static void admin_reply_as(struct evhttp_request *req, int status, const char *ctype,
+                           const char *body, size_t len)
 {
     struct evbuffer *out = evbuffer_new();
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "Content-Type", ctype ? ctype : ADMIN_JSON);
     evhttp_add_header(h, "Cache-Control", "no-store");
     if (out) {
         evbuffer_add(out, body, len);
-        evbuffer_add(out, "\n", 1);
+        if (!ctype)
+            evbuffer_add(out, "\n", 1);
     }
     evhttp_send_reply(req, status, NULL, out);
     if (out)
         evbuffer_free(out);
+}
+
+static void admin_reply(struct evhttp_request *req, int status, const char *body, size_t len)
+{
+    admin_reply_as(req, status, NULL, body, len);
 }
 
 static void admin_reply_error(struct evhttp_request *req, int status, const char *msg)
@@ -134,7 +144,15 @@ struct admin_dispatch_ctx {
     struct admin *a;
     struct evhttp_request *req;
     struct admin_pending *taken;
+    const char *ctype; /* admin_reply_content_type(); NULL: JSON */
 };
+
+void admin_reply_content_type(const struct admin_req *req, const char *ctype)
+{
+    struct admin_dispatch_ctx *c = req->priv;
+    if (c)
+        c->ctype = ctype;
+}
 
 static void pending_unlink(struct admin_pending *p)
 {
@@ -332,7 +350,7 @@ static void admin_dispatch(struct evhttp_request *req, void *arg)
         r.query = uri ? evhttp_uri_get_query(uri) : NULL;
         r.body = body;
         r.body_len = len;
-        struct admin_dispatch_ctx dc = {a, req, NULL};
+        struct admin_dispatch_ctx dc = {a, req, NULL, NULL};
         r.priv = &dc;
 
         struct sbuf out;
@@ -347,7 +365,7 @@ static void admin_dispatch(struct evhttp_request *req, void *arg)
         } else if (status >= 400 && out.len == 0) {
             admin_refuse(a, req, status, path, err_is_set(&e) ? e.msg : "request failed");
         } else {
-            admin_reply(req, status, sbuf_str(&out), out.len);
+            admin_reply_as(req, status, dc.ctype, sbuf_str(&out), out.len);
         }
         log_debug(LOG_ADMIN, "%s %s -> %d", method_name(r.method), path, status);
         sbuf_deinit(&out);

@@ -75,6 +75,13 @@ void admin_free(struct admin *a);
 int admin_route(struct admin *a, enum admin_method m, const char *path, admin_handler_fn fn,
                 void *ud);
 
+/**
+ * Reply to this request (not deferred) with Content-Type ctype instead of
+ * JSON, the body as the handler wrote it (no newline added); ctype must
+ * outlive the handler call (a string constant). Error replies stay JSON.
+ */
+void admin_reply_content_type(const struct admin_req *req, const char *ctype);
+
 /** Take the request for a later reply (NULL: out of memory, reply at once). */
 struct admin_pending *admin_defer(const struct admin_req *req);
 /** Finish a deferred request: status and JSON body; frees p. */
