@@ -7,6 +7,7 @@
 #define WEFT_PLATFORM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /**
@@ -22,6 +23,20 @@ int pf_sd_notify(const char *state);
  * weft sends WATCHDOG=1 every half of it.
  */
 uint64_t pf_sd_watchdog_usec(void);
+
+/*
+ * Zero-copy relaying between two plain TCP sockets through a pipe
+ * (Linux splice(2)): bytes never enter user space. Elsewhere these fail
+ * with ENOSYS and the proxy copies through its buffers instead.
+ */
+/** A non-blocking, close-on-exec pipe for pf_splice. Returns 0, or -1 with errno. */
+int pf_splice_pipe(int fds[2]);
+/**
+ * Move up to len bytes from fd `from` to fd `to` (one of them a pipe),
+ * without blocking. Returns the count, 0 at the end of `from`, or -1 with
+ * errno (EAGAIN: not ready; ENOSYS: no splice on this platform).
+ */
+long pf_splice(int from, int to, size_t len);
 
 /** Name of the platform layer compiled in ("linux" or "posix"). */
 const char *pf_name(void);
