@@ -19,8 +19,10 @@
 #   gossip     core config store tls platform
 #   pki        core config store tls
 #   mesh       core config store http platform (replicated state, objects, services, health)
+#   proxy      core config tls http mesh platform (the data plane; hooks, no store)
+#   telemetry  core              (the Prometheus text writer; the agent fills it)
 #   admin      core config store tls
-#   agent      core config store tls ctl http gossip pki mesh admin platform
+#   agent      core config store tls ctl http gossip pki mesh proxy telemetry admin platform
 #   cli        everything (so do the files directly in src/, e.g. main.c)
 #
 # Our own headers are included as "module/file.h" (src/ and the repo root
@@ -52,8 +54,10 @@ declare -A ALLOW=(
   [gossip]="core config store tls platform"
   [pki]="core config store tls"
   [mesh]="core config store http platform"
+  [proxy]="core config tls http mesh platform"
+  [telemetry]="core"
   [admin]="core config store tls"
-  [agent]="core config store tls ctl http gossip pki mesh admin platform"
+  [agent]="core config store tls ctl http gossip pki mesh proxy telemetry admin platform"
   [cli]="*"
   [src]="*"
 )
