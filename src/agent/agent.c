@@ -50,6 +50,18 @@ static void agent_notify(const char *state)
         log_warn(LOG_PLATFORM, "sd_notify(%s) failed", state);
 }
 
+static void agent_drained(struct weft *w)
+{
+    event_base_loopexit(w->base, NULL);
+}
+
+static void agent_stop_left(void *arg)
+{
+    struct weft *w = arg;
+    w->left = true;
+    agent_proxy_drain(w, agent_drained);
+}
+
 static void agent_stop(struct weft *w, const char *why)
 {
     if (w->stopping)
@@ -57,15 +69,22 @@ static void agent_stop(struct weft *w, const char *why)
     w->stopping = true;
     log_info(LOG_AGENT, "%s: stopping", why);
     agent_notify("STOPPING=1");
-    /* Stop accepting admin requests first; nothing else is in flight yet.
-     * Later subsystems (proxy, gossip) drain here within drain_timeout. */
+    /* Stop accepting admin requests first; then the proxy drains: its
+     * listeners close and open connections get [proxy] drain_timeout. */
     admin_free(w->admin);
     w->admin = NULL;
-    event_base_loopexit(w->base, NULL);
+    /* A node with a proxy leaves the gossip pool first, so that callers
+     * stop choosing it before its listeners close. */
+    if (w->proxy && w->gossip && !w->left) {
+        gossip_net_leave(w->gossip, agent_stop_left, w);
+        return;
+    }
+    agent_proxy_drain(w, agent_drained);
 }
 
 void agent_left(struct weft *w)
 {
+    w->left = true;
     agent_stop(w, "left the cluster");
 }
 
@@ -126,6 +145,7 @@ static void agent_reload(struct weft *w)
     /* Tags: [gossip] tags and the id tag of a new identity (no-op if unchanged). */
     agent_gossip_reload(w);
     agent_services_reload(w); /* [service NAME]: added, changed, removed */
+    agent_proxy_reload(w);    /* [upstream NAME]: added, changed, removed */
     w->reloads++;
     w->last_reload_error[0] = '\0';
     log_info(LOG_AGENT, "reloaded: %d key%s changed%s%s", n, n == 1 ? "" : "s",
@@ -222,6 +242,7 @@ static void agent_deinit(struct weft *w)
     gossip_net_free(w->gossip);
     admin_free(w->admin);
     agent_ping_stop(w);
+    agent_proxy_stop(w);
     agent_services_stop(w);
     agent_bundle_stop(w);
     agent_mesh_stop(w);
@@ -271,7 +292,8 @@ int agent_run(const char *config_path)
         (w.cfg->gossip.enabled && agent_gossip_start(&w, &e) != 0) ||
         agent_ctl_start(&w, &e) != 0 || agent_ping_start(&w, &e) != 0 ||
         agent_mesh_sync_start(&w, &e) != 0 || agent_services_start(&w, &e) != 0 ||
-        agent_services_api(&w) != 0 || agent_ca_start(&w, &e) != 0 ||
+        agent_services_api(&w) != 0 || agent_proxy_start(&w, &e) != 0 ||
+        agent_proxy_api(&w) != 0 || agent_ca_start(&w, &e) != 0 ||
         agent_renew_start(&w, &e) != 0) {
         log_error(LOG_AGENT, "%s", err_is_set(&e) ? e.msg : "start-up failed");
         goto out;

@@ -223,6 +223,7 @@ int agent_identity_replace(struct weft *w, struct pki_identity *id, struct weft_
     w->ident_source = "renewal";
     if (node_changed)
         agent_ctl_identity_changed(w);
+    agent_proxy_identity_changed(w); /* service certificates change too */
     return 0;
 }
 

@@ -10,6 +10,7 @@
  *   DELETE /v1/mesh/objects?kind=K&name=N                 a tombstone
  *   GET    /v1/mesh/history[?kind=K[&name=N]][&limit=N]   accepted versions
  *   GET    /v1/mesh                                       digest, counts, counters
+ *   (and the weft_mesh_* families of GET /metrics: agent_mesh_metrics)
  *
  * Durability: a write is stamped with the table's hybrid logical clock,
  * stored (store_mesh_put: one transaction, synchronous=FULL) and only then
@@ -33,6 +34,7 @@
 #include "pki/identity.h"
 #include "pki/spiffe.h"
 #include "store/store.h"
+#include "telemetry/prom.h"
 
 #include <event2/event.h>
 
@@ -685,4 +687,60 @@ int agent_mesh_may_write(const struct weft *w, const char *writer, struct weft_e
         p += len;
     }
     return err_set(e, "%s may not change the mesh's config ([mesh] writers)", writer);
+}
+
+/* ---- GET /metrics: the weft_mesh_* families (docs/metrics.md) ---------------------------- */
+
+static int mesh_count_tombstone(const struct mesh_record *r, void *arg)
+{
+    if (r->deleted)
+        ++*(size_t *)arg;
+    return 0;
+}
+
+void agent_mesh_metrics(struct weft *w, struct prom_w *pw)
+{
+    const struct agent_mesh *m = w->mesh;
+    const struct mesh_table_counters *c = m ? mesh_table_counters(m->table) : NULL;
+    size_t tomb = 0;
+    if (m)
+        mesh_table_foreach(m->table, NULL, mesh_count_tombstone, &tomb);
+    prom_family(pw, "weft_mesh_records", PROM_GAUGE,
+                "Replicated records held, live ones and tombstones (deletes kept until gc).");
+    if (m) {
+        prom_u64(pw, mesh_table_count(m->table) - tomb, "state", "live", NULL);
+        prom_u64(pw, tomb, "state", "tombstone", NULL);
+    }
+    prom_family(pw, "weft_mesh_local_writes_total", PROM_COUNTER,
+                "Objects written at this node through the API, by outcome.");
+    if (m) {
+        prom_u64(pw, m->applies, "result", "applied", NULL);
+        prom_u64(pw, m->deletes, "result", "deleted", NULL);
+        prom_u64(pw, m->unchanged, "result", "unchanged", NULL);
+    }
+    prom_family(pw, "weft_mesh_store_errors_total", PROM_COUNTER,
+                "Writes of records to the store that failed (nothing merged).");
+    if (m)
+        prom_u64(pw, m->store_errors, NULL);
+    prom_family(pw, "weft_mesh_merges_total", PROM_COUNTER,
+                "Record versions offered to the table (local and replicated), by outcome.");
+    if (c) {
+        prom_u64(pw, c->merged, "result", "merged", NULL);
+        prom_u64(pw, c->ignored, "result", "ignored", NULL);
+        prom_u64(pw, c->refused, "result", "refused", NULL);
+    }
+    prom_family(pw, "weft_mesh_merges_refused_total", PROM_COUNTER,
+                "Of the refused versions: those refused for clock drift or by the writer rules.");
+    if (c) {
+        prom_u64(pw, c->drift, "reason", "drift", NULL);
+        prom_u64(pw, c->denied, "reason", "denied", NULL);
+    }
+    prom_family(pw, "weft_mesh_merges_expired_total", PROM_COUNTER,
+                "Of the ignored versions: tombstones older than the collected horizon.");
+    if (c)
+        prom_u64(pw, c->expired, NULL);
+    prom_family(pw, "weft_mesh_tombstones_collected_total", PROM_COUNTER,
+                "Tombstones dropped by garbage collection ([mesh] gc_horizon).");
+    if (c)
+        prom_u64(pw, c->gcd, NULL);
 }

@@ -36,6 +36,7 @@
 #include "mesh/sync.h"
 #include "mesh/table.h"
 #include "store/store.h"
+#include "telemetry/prom.h"
 #include "tls/tls_conf.h"
 
 #include <event2/event.h>
@@ -542,4 +543,56 @@ void agent_mesh_sync_status(const struct weft *w, struct json_w *j)
     json_kv_str(j, "last_peer", s->last_peer[0] ? s->last_peer : NULL);
     json_kv_str(j, "last_error", s->last_error[0] ? s->last_error : NULL);
     json_obj_end(j);
+}
+
+/* ---- GET /metrics: the weft_mesh_sync_* families (docs/metrics.md) ----------------------- */
+
+void agent_mesh_sync_metrics(struct weft *w, struct prom_w *pw)
+{
+    const struct agent_mesh_sync *s = w->mesh_sync;
+    prom_family(pw, "weft_mesh_sync_sessions_total", PROM_COUNTER,
+                "Anti-entropy exchanges this node started, by outcome.");
+    if (s) {
+        prom_u64(pw, s->sessions_ok, "result", "ok", NULL);
+        prom_u64(pw, s->sessions_failed, "result", "failed", NULL);
+    }
+    prom_family(pw, "weft_mesh_sync_served_total", PROM_COUNTER,
+                "Anti-entropy requests from peers, by outcome.");
+    if (s) {
+        prom_u64(pw, s->served, "result", "ok", NULL);
+        prom_u64(pw, s->serve_refused, "result", "refused", NULL);
+    }
+    prom_family(pw, "weft_mesh_sync_in_flight", PROM_GAUGE,
+                "1 while an exchange started by this node is running.");
+    if (s)
+        prom_u64(pw, s->sess != NULL, NULL);
+    prom_family(pw, "weft_mesh_sync_records_stored_total", PROM_COUNTER,
+                "Records received by anti-entropy and stored.");
+    if (s)
+        prom_u64(pw, s->records_in, NULL);
+    prom_family(pw, "weft_mesh_sync_store_errors_total", PROM_COUNTER,
+                "Records received by anti-entropy that could not be stored.");
+    if (s)
+        prom_u64(pw, s->store_errors, NULL);
+    prom_family(pw, "weft_mesh_sync_merged_total", PROM_COUNTER,
+                "Records pushed to this node by peers, by merge outcome.");
+    if (s) {
+        prom_u64(pw, s->in.applied, "result", "applied", NULL);
+        prom_u64(pw, s->in.ignored, "result", "ignored", NULL);
+        prom_u64(pw, s->in.refused, "result", "refused", NULL);
+    }
+    prom_family(pw, "weft_mesh_sync_requests_total", PROM_COUNTER,
+                "Anti-entropy request bodies, sent as initiator or served as responder.");
+    if (s) {
+        prom_u64(pw, s->out.requests, "role", "initiator", NULL);
+        prom_u64(pw, s->in.requests, "role", "responder", NULL);
+    }
+    prom_family(pw, "weft_mesh_sync_bytes_total", PROM_COUNTER,
+                "Anti-entropy body bytes (JSON, before framing and TLS), by role and direction.");
+    if (s) {
+        prom_u64(pw, s->out.bytes_out, "role", "initiator", "direction", "sent", NULL);
+        prom_u64(pw, s->out.bytes_in, "role", "initiator", "direction", "received", NULL);
+        prom_u64(pw, s->in.bytes_out, "role", "responder", "direction", "sent", NULL);
+        prom_u64(pw, s->in.bytes_in, "role", "responder", "direction", "received", NULL);
+    }
 }

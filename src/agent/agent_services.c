@@ -39,6 +39,7 @@
 #include "mesh/hlc.h"
 #include "mesh/table.h"
 #include "pki/spiffe.h"
+#include "telemetry/prom.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,9 @@ static void svc_body(const struct weft *w, const struct svc *s, struct sbuf *out
     sbuf_printf(out, "protocol = %s\n", s->protocol);
     sbuf_printf(out, "health = %s\n", svc_health(s));
     sbuf_printf(out, "identity = spiffe://%s/svc/%s\n", w->cfg->node.trust_domain, s->name);
+    char inbound[64];
+    if (agent_proxy_advertise(w, inbound, sizeof(inbound)))
+        sbuf_printf(out, "inbound = %s\n", inbound);
     sbuf_printf(out, "check = %s\n", s->check);
     if (strcmp(s->check, "http") == 0)
         sbuf_printf(out, "check_path = %s\n", s->check_path);
@@ -602,4 +606,57 @@ int agent_services_api(struct weft *w)
         admin_route(w->admin, ADMIN_DELETE, "/v1/services", svc_api_remove, w) != 0)
         return -1;
     return 0;
+}
+
+/* ---- GET /metrics: the weft_service_* families (docs/metrics.md) -------------------------- */
+
+void agent_services_metrics(struct weft *w, struct prom_w *pw)
+{
+    const struct agent_services *as = w->services;
+    size_t n = as ? as->n : 0;
+    prom_family(pw, "weft_service_healthy", PROM_GAUGE,
+                "1 if this node's service passes its health check (or has none), else 0.");
+    for (size_t i = 0; i < n; i++)
+        prom_u64(pw, strcmp(svc_health(as->svcs[i]), "passing") == 0, "service", as->svcs[i]->name,
+                 NULL);
+    prom_family(pw, "weft_service_health_checks_total", PROM_COUNTER,
+                "Health checks run for this node's services, by result.");
+    for (size_t i = 0; i < n; i++) {
+        const struct health_counters *hc = as->svcs[i]->h ? health_counters(as->svcs[i]->h) : NULL;
+        for (int r = 0; hc && r < HEALTH_RESULT_MAX; r++)
+            prom_u64(pw, hc->by_result[r], "service", as->svcs[i]->name, "result",
+                     health_result_name((enum health_result)r), NULL);
+    }
+    prom_family(pw, "weft_service_health_changes_total", PROM_COUNTER,
+                "Health state changes of this node's services.");
+    for (size_t i = 0; i < n; i++)
+        if (as->svcs[i]->h)
+            prom_u64(pw, health_counters(as->svcs[i]->h)->changes, "service", as->svcs[i]->name,
+                     NULL);
+    prom_family(pw, "weft_service_publishes_total", PROM_COUNTER,
+                "Catalog records of this node's services written, by outcome.");
+    if (as) {
+        prom_u64(pw, as->publishes, "result", "ok", NULL);
+        prom_u64(pw, as->publish_errors, "result", "error", NULL);
+    }
+}
+
+bool agent_services_body_get(const uint8_t *body, size_t len, const char *key, char *out,
+                             size_t cap)
+{
+    return body_get(body, len, key, out, cap);
+}
+
+bool agent_services_local(const struct weft *w, const char *name, char *address, size_t cap,
+                          int *port)
+{
+    const struct agent_services *as = w->services;
+    for (size_t i = 0; as && i < as->n; i++) {
+        if (strcmp(as->svcs[i]->name, name) == 0) {
+            snprintf(address, cap, "%s", as->svcs[i]->address);
+            *port = as->svcs[i]->port;
+            return true;
+        }
+    }
+    return false;
 }

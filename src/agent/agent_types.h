@@ -28,6 +28,8 @@ struct agent_services;
 struct mesh_table;
 struct mesh_record;
 struct agent_renew;
+struct agent_proxy;
+struct tls_stats;
 
 struct weft {
     struct event_base *base;
@@ -55,6 +57,7 @@ struct weft {
     uint64_t reload_failures;
     char last_reload_error[WEFT_ERR_MAX];
     bool stopping;
+    bool left; /* the gossip leave is done */
 
     struct pki_identity *ident; /* NULL: no [identity] (agent_identity.c) */
     const char *ident_source;   /* "bundle", "store", "renewal" or "enrollment" */
@@ -69,6 +72,7 @@ struct weft {
     struct agent_mesh_sync *mesh_sync; /* anti-entropy with peers (agent_mesh_sync.c) */
     struct agent_services *services;   /* local services and their checks (agent_services.c) */
     struct event *bundle_ev;           /* install a trust bundle from the mesh (agent_bundle.c) */
+    struct agent_proxy *proxy;         /* the data plane; NULL when off (agent_proxy.c) */
 };
 
 /** Register the admin API's endpoints for this agent. */
@@ -187,6 +191,34 @@ int agent_services_api(struct weft *w);
 /** May r (a "service" record) be taken? Only its own node publishes it. */
 bool agent_services_may_publish(const struct weft *w, const struct mesh_record *r,
                                 struct weft_err *e);
+/** The value of key in a service record's "k = v" body, into out; false if absent. */
+bool agent_services_body_get(const uint8_t *body, size_t len, const char *key, char *out,
+                             size_t cap);
+/** A local service's address and port (config or run time); false if there is none. */
+bool agent_services_local(const struct weft *w, const char *name, char *address, size_t cap,
+                          int *port);
+/*
+ * The data plane (agent_proxy.c; docs/proxy.md): [proxy] inbound and the
+ * [upstream NAME] listeners. Started after the services, before READY.
+ */
+int agent_proxy_start(struct weft *w, struct weft_err *e);
+void agent_proxy_stop(struct weft *w);
+/** What other nodes dial to reach our inbound ("IP:PORT"); false without [proxy] inbound. */
+bool agent_proxy_advertise(const struct weft *w, char *out, size_t cap);
+/** The identity changed (renewal, rotation): new handshakes use the new certificates. */
+void agent_proxy_identity_changed(struct weft *w);
+/** SIGHUP: open, close or replace [upstream NAME] listeners that changed. */
+void agent_proxy_reload(struct weft *w);
+/** GET /v1/proxy. */
+int agent_proxy_api(struct weft *w);
+/** Stop accepting, let open connections finish within [proxy] drain_timeout, then call done. */
+void agent_proxy_drain(struct weft *w, void (*done)(struct weft *w));
+struct prom_w;
+/** The inbound listener's TLS counters (of its current conf), or NULL. */
+const struct tls_stats *agent_proxy_inbound_tls(const struct weft *w);
+/** The proxy's families for GET /metrics. */
+void agent_proxy_metrics(struct weft *w, struct prom_w *pw);
+
 /** Revoked nodes in the replicated state (agent_revoke.c). */
 bool agent_revoke_accept(const struct weft *w, const struct mesh_record *r, struct weft_err *e);
 /** Is node NAME (or the node of a SPIFFE ID) revoked by a CA statement we hold? */
@@ -208,6 +240,19 @@ int agent_ca_statement(struct weft *w, const char *kind, const char *name, const
                        struct sbuf *out, struct weft_err *e);
 /** Re-send our gossip tags if they changed (the mesh digest), quietly. */
 void agent_gossip_retag(struct weft *w);
+
+/*
+ * GET /metrics (agent_metrics.c; docs/metrics.md): the Prometheus text
+ * format. The writers of state private to another agent file live there.
+ */
+struct prom_w;
+int agent_metrics_api(struct weft *w);
+/** The mesh's families (agent_mesh.c): records, writes, merges. */
+void agent_mesh_metrics(struct weft *w, struct prom_w *pw);
+/** Anti-entropy's families (agent_mesh_sync.c): sessions, bytes, merges. */
+void agent_mesh_sync_metrics(struct weft *w, struct prom_w *pw);
+/** Local services' families (agent_services.c): health, checks. */
+void agent_services_metrics(struct weft *w, struct prom_w *pw);
 
 /** Serve `ping` on the control listener; POST /v1/control/ping (agent_ping.c). */
 int agent_ping_start(struct weft *w, struct weft_err *e);

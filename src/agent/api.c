@@ -4,6 +4,7 @@
  *   GET  /v1/config        the running config as INI text ({"source", "text"})
  *   GET  /v1/certs         the node's certificates and trust roots, no keys
  *                          (agent_identity.c)
+ *   GET  /metrics          the counters, Prometheus text (agent_metrics.c)
  *   POST /v1/debug/write   ?key=K&value=V: one durable store write, answered
  *                          only after it is committed (only with
  *                          [admin] debug = true; the kill -9 tests use it)
@@ -127,6 +128,8 @@ int agent_api_register(struct weft *w)
     if (admin_route(w->admin, ADMIN_GET, "/v1/config", api_config, w) != 0)
         return -1;
     if (agent_identity_api(w) != 0)
+        return -1;
+    if (agent_metrics_api(w) != 0)
         return -1;
     if (w->cfg->admin.debug &&
         admin_route(w->admin, ADMIN_POST, "/v1/debug/write", api_debug_write, w) != 0)
