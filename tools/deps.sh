@@ -10,13 +10,15 @@
 #              builds too), and the tools the tests call (sqlite3,
 #              curl, python3, ip, tc, iptables (partitions in network
 #              namespaces), ps, systemd-analyze, clang-format, nginx (health
-#              checks against a real HTTP server));
+#              checks against a real HTTP server), python3-prometheus-client
+#              (the official text-format parser reads GET /metrics));
 #              then Debian 13 (trixie)'s libmbedtls-dev 3.6, unpacked into
 #              <repo>/.deps/mbedtls-3.6-<host arch> (for -DWEFT_MBEDTLS_PREFIX).
 #   --cross    also the arm64/armhf cross compilers (their glibc lands in
 #              /usr/<triplet>) and qemu-user-static to run ARM test binaries.
 #              The ARM libraries themselves come from tools/sysroot.sh ARCH.
-#   --bench    also serf, haproxy and hyperfine (tools/bench/, interop tests).
+#   --bench    also serf, haproxy, hyperfine, iperf3 and wrk (tools/bench/,
+#              interop tests).
 #   --all      --cross --bench.
 #   --no-apt   skip the host packages (no root needed); only fetch .deps/.
 #   --refresh  re-read trixie's index and re-unpack mbedTLS 3.6 if a newer
@@ -46,6 +48,7 @@ base_pkgs=(
   libmsgpack-dev
   node-llhttp
   sqlite3 curl openssl clang-format python3 iproute2 procps iptables
+  python3-prometheus-client
   systemd file
   serf
   nginx-light
@@ -58,7 +61,7 @@ cross_pkgs=(
   libc6-dev-arm64-cross libc6-dev-armhf-cross
   qemu-user-static
 )
-bench_pkgs=(serf haproxy hyperfine)
+bench_pkgs=(serf haproxy hyperfine iperf3 wrk)
 
 say() { printf 'deps: %s\n' "$*"; }
 die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }

@@ -210,3 +210,101 @@ netns_reap_stale() {
         ip netns del "$ns" 2>/dev/null || true
     done
 }
+
+# --- a mesh on loopback for the proxy tests (cases/proxy_*.sh) ---
+# mesh_init: a CA in $T/ca (trust domain example.org); the first mesh_node
+# is the one the others join.
+mesh_init() {
+    declare -gA MESH_GP MESH_CP MESH_IN MESH_PID
+    MESH_FIRST=
+    "$WEFT" ca init --trust-domain example.org --out "$T/ca" >/dev/null
+}
+# mesh_node NAME [SERVICES]: NAME's bundle ($T/b-NAME, with the service
+# identities SERVICES, comma-separated) and its ports: gossip MESH_GP[NAME],
+# control MESH_CP[NAME], proxy inbound MESH_IN[NAME].
+mesh_node() {
+    local n=$1 svcs=${2:-}
+    "$WEFT" ca issue --ca "$T/ca" --node "$n" ${svcs:+--services "$svcs"} --out "$T/b-$n" >/dev/null
+    MESH_GP[$n]=$(free_port)
+    MESH_CP[$n]=$(free_port)
+    MESH_IN[$n]=$(free_port)
+    [ -n "$MESH_FIRST" ] || MESH_FIRST=$n
+}
+# mesh_sock NAME: the admin socket of NAME.
+mesh_sock() { echo "$T/d-$1/admin.sock"; }
+# mesh_conf NAME [LINES...]: $T/NAME.ini: [node], [admin], [gossip] (local
+# profile, joining the first node), [identity], [control], then LINES
+# (e.g. "[proxy]" "inbound = 127.0.0.1:${MESH_IN[n2]}").
+mesh_conf() {
+    local n=$1 l
+    shift
+    {
+        printf '[node]\nname = %s\ndata_dir = %s\ntrust_domain = example.org\n' "$n" "$T/d-$n"
+        printf '[admin]\nsocket = %s/admin.sock\n' "$T/d-$n"
+        printf '[gossip]\nenabled = true\nbind = 127.0.0.1:%s\njoin = 127.0.0.1:%s\nprofile = local\n' \
+            "${MESH_GP[$n]}" "${MESH_GP[$MESH_FIRST]}"
+        printf '[identity]\nbundle = %s\n[control]\nlisten = 127.0.0.1:%s\n' "$T/b-$n" "${MESH_CP[$n]}"
+        for l in "$@"; do printf '%s\n' "$l"; done
+    } >"$T/$n.ini"
+}
+# mesh_start NAME: start NAME's agent (log $T/NAME.log), wait until it
+# answers; its pid in MESH_PID[NAME].
+mesh_start() {
+    start_agent "$T/$1.ini" "$T/$1.log"
+    MESH_PID[$1]=$AGENT_PID
+    wait_ready "$(mesh_sock "$1")" || die "$1 did not start: $(tail -20 "$T/$1.log")"
+}
+# mesh_healthy AT SERVICE NODE: AT's catalog has SERVICE@NODE passing.
+mesh_healthy() {
+    "$WEFT" services --json --admin "$(mesh_sock "$1")" 2>/dev/null | python3 -c 'import json,sys
+v=json.load(sys.stdin)
+sys.exit(0 if any(s["service"]==sys.argv[1] and s["node"]==sys.argv[2] and s["health"]=="passing"
+                  for s in v["services"]) else 1)' "$2" "$3"
+}
+# px_stat NODE WHERE FIELD: a counter from NODE's GET /v1/proxy. WHERE is
+# "up:NAME" (an upstream), "in:SERVICE" (an inbound service; 0 before its
+# first call), "total" (inbound_total) or "ep:NAME:KEY" (upstream NAME's
+# endpoint KEY, e.g. echo@n2; "absent" if unknown). FIELD may be a dotted
+# path: ends.idle, tls_failures.bad_chain (0 when absent).
+px_stat() {
+    curl -fsS --max-time 10 --unix-socket "$(mesh_sock "$1")" http://weft/v1/proxy 2>/dev/null |
+        python3 -c 'import json,sys
+v=json.load(sys.stdin)
+where, field = sys.argv[1], sys.argv[2]
+kind, _, name = where.partition(":")
+if kind == "up":
+    o = [u for u in v["upstreams"] if u["name"] == name][0]
+elif kind == "in":
+    m = [s for s in v["inbound_services"] if s["service"] == name]
+    o = m[0] if m else {}
+elif kind == "ep":
+    up, _, key = name.partition(":")
+    m = [e for e in [u for u in v["upstreams"] if u["name"] == up][0]["endpoints"] if e["key"] == key]
+    if not m:
+        print("absent"); sys.exit(0)
+    o = m[0]
+else:
+    o = v["inbound_total"] if kind == "total" else v
+for k in field.split("."):
+    o = o.get(k, 0) if isinstance(o, dict) else 0
+print(str(o).lower() if isinstance(o, bool) else o)' "$2" "$3"
+}
+# px_stat_ge NODE WHERE FIELD MIN / px_stat_eq NODE WHERE FIELD WANT (for wait_for).
+px_stat_ge() {
+    local v
+    v=$(px_stat "$1" "$2" "$3") && [[ $v =~ ^[0-9]+$ ]] && [ "$v" -ge "$4" ]
+}
+px_stat_eq() { [ "$(px_stat "$1" "$2" "$3")" = "$4" ]; }
+# The proxy tests' far ends (echo server, checksummed sender, ...): run as
+# python3 "$PX_PEER" serve PORT & (so $! is python's own pid).
+PX_PEER=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)/px_peer.py
+# rss_kb PID: the process's resident memory (VmRSS), in kB.
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# asan_small_quarantine: for tests that measure RSS. Under ASan freed
+# memory is held in a quarantine (256 MB by default) before reuse, so RSS
+# grows with the bytes a process has freed, leak or not; 1 MB keeps RSS
+# honest (use-after-free detection only looks back 1 MB). No effect on a
+# build without ASan. Call before starting the agents.
+asan_small_quarantine() {
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1"
+}
