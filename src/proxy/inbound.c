@@ -114,12 +114,8 @@ static void on_handshake(void *arg, struct px_stream *s, const struct px_dial_re
     }
 }
 
-void px_inbound_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
-                       void *arg)
+void px_inbound_accept(void *arg, int fd)
 {
-    (void)l;
-    (void)sa;
-    (void)len;
     struct px *p = arg;
     if (p->in_active >= p->c.max_conns || !p->in_tls) {
         p->in_total.overflow++;

@@ -48,8 +48,7 @@ void px_upstream_free(struct px_upstream *u)
 {
     if (!u)
         return;
-    if (u->lis)
-        evconnlistener_free(u->lis);
+    px_lis_free(u->lis);
     px_tlsref_put(u->client_tls);
     px_tlsref_put(u->egress_tls);
     free(u->ep);
@@ -103,7 +102,7 @@ int px_upstream_add(struct px *p, const struct px_upstream_conf *c, struct weft_
             return err_set(e, "out of memory");
         }
     }
-    if (!(u->lis = px_listen(p, c->listen, px_outbound_accept, u, NULL, e))) {
+    if (!(u->lis = px_lis_new(p, c->listen, px_outbound_accept, u, NULL, e))) {
         px_upstream_free(u);
         return err_prefix(e, "upstream %s", c->name);
     }
@@ -121,10 +120,8 @@ int px_upstream_remove(struct px *p, const char *name)
         if (u->removed || strcmp(u->c.name, name) != 0)
             continue;
         *pp = u->next;
-        if (u->lis) {
-            evconnlistener_free(u->lis);
-            u->lis = NULL;
-        }
+        px_lis_free(u->lis);
+        u->lis = NULL;
         if (u->conns == 0) {
             px_upstream_free(u);
         } else {
@@ -341,12 +338,8 @@ void px_outbound_ended(struct px_conn *c)
         ep->active--;
 }
 
-void px_outbound_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
-                        void *arg)
+void px_outbound_accept(void *arg, int fd)
 {
-    (void)l;
-    (void)sa;
-    (void)len;
     struct px_upstream *u = arg;
     struct px *p = u->p;
     struct weft_err e = {0};

@@ -7,6 +7,7 @@
 
 #include "core/addr.h"
 #include "core/clock.h"
+#include "core/loop.h"
 #include "proxy/stream.h"
 
 #include <event2/event.h>
@@ -20,6 +21,8 @@
 
 /* Connections waiting in the kernel's accept queue per listener. */
 #define PX_BACKLOG 1024
+/* Empty pipes kept for splicing bursts: each is two descriptors. */
+#define PX_PIPES_KEPT 32
 
 uint64_t px_hash(const char *s)
 {
@@ -42,6 +45,11 @@ struct px *px_new(struct event_base *base, const struct px_conf *c, const struct
     p->h = *h;
     p->rng = (uint64_t)clock_mono_us() ^ ((uint64_t)getpid() << 32);
     p->rl = (struct log_ratelim)LOG_RATELIM_INIT(10000, 10);
+    if (px_pipe_pool_init(&p->pipes, PX_PIPES_KEPT) != 0) {
+        free(p);
+        err_set(e, "out of memory");
+        return NULL;
+    }
     return p;
 }
 
@@ -57,6 +65,7 @@ void px_free(struct px *p)
         px_upstream_free(u);
     }
     px_tlsref_put(p->in_tls);
+    px_pipe_pool_deinit(&p->pipes);
     free(p);
 }
 
@@ -132,7 +141,8 @@ static void conn_relay_done(void *arg, const struct px_relay_result *res)
 void px_conn_relay(struct px_conn *c, struct px_stream *up, int64_t idle_ms)
 {
     struct weft_err e = {0};
-    struct px_relay_params rp = {.buffer = c->p->c.buffer, .idle_ms = idle_ms, .splice = true};
+    struct px_relay_params rp = {
+        .buffer = c->p->c.buffer, .idle_ms = idle_ms, .splice = true, .pipes = &c->p->pipes};
     struct px_stream *down = c->down;
     c->down = NULL;
     c->st->opened++;
@@ -150,52 +160,105 @@ void px_conn_relay(struct px_conn *c, struct px_stream *up, int64_t idle_ms)
 
 /* ---- listeners ---- */
 
-static void on_accept_error(struct evconnlistener *l, void *arg)
+/* A pause after accept() failed for want of descriptors or memory: long
+ * enough not to spin, short enough to serve again soon after they free up. */
+#define PX_ACCEPT_PAUSE_MS 250
+
+struct px_lis {
+    struct px *p;
+    struct evconnlistener *l;
+    struct event *resume;
+    px_accept_fn cb;
+    void *arg;
+};
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
+                      void *arg)
 {
-    (void)arg;
     (void)l;
-    /* EMFILE and friends: libevent retries on the next readiness. */
-    static struct log_ratelim rl = LOG_RATELIM_INIT(10000, 3);
-    log_ratelim(&rl, LOG_LEVEL_WARN, LOG_PROXY, "proxy: accept: %s", strerror(errno));
+    (void)sa;
+    (void)len;
+    struct px_lis *pl = arg;
+    pl->cb(pl->arg, fd);
 }
 
-struct evconnlistener *px_listen(struct px *p, const char *addr, evconnlistener_cb cb, void *arg,
-                                 unsigned *port, struct weft_err *e)
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    struct px_lis *pl = arg;
+    int err = errno;
+    static struct log_ratelim rl = LOG_RATELIM_INIT(10000, 3);
+    log_ratelim(&rl, LOG_LEVEL_WARN, LOG_PROXY, "proxy: accept: %s%s", strerror(err),
+                err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM
+                    ? ": pausing this listener"
+                    : "");
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        evconnlistener_disable(l);
+        loop_timer_add(pl->resume, PX_ACCEPT_PAUSE_MS);
+    }
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct px_lis *pl = arg;
+    evconnlistener_enable(pl->l);
+}
+
+void px_lis_free(struct px_lis *pl)
+{
+    if (!pl)
+        return;
+    if (pl->l)
+        evconnlistener_free(pl->l);
+    if (pl->resume)
+        event_free(pl->resume);
+    free(pl);
+}
+
+struct px_lis *px_lis_new(struct px *p, const char *addr, px_accept_fn cb, void *arg,
+                          unsigned *port, struct weft_err *e)
 {
     struct sockaddr_storage ss;
     socklen_t len;
     if (addr_parse(addr, &ss, &len, e) != 0)
         return NULL;
-    struct evconnlistener *l = evconnlistener_new_bind(
-        p->base, cb, arg, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-        PX_BACKLOG, (struct sockaddr *)&ss, (int)len);
-    if (!l) {
-        err_set(e, "listen on %s: %s", addr, strerror(errno));
+    struct px_lis *pl = calloc(1, sizeof(*pl));
+    if (!pl || !(pl->resume = evtimer_new(p->base, on_resume, pl))) {
+        free(pl);
+        err_set(e, "out of memory");
         return NULL;
     }
-    evconnlistener_set_error_cb(l, on_accept_error);
+    pl->p = p;
+    pl->cb = cb;
+    pl->arg = arg;
+    pl->l = evconnlistener_new_bind(
+        p->base, on_accept, pl, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        PX_BACKLOG, (struct sockaddr *)&ss, (int)len);
+    if (!pl->l) {
+        err_set(e, "listen on %s: %s", addr, strerror(errno));
+        px_lis_free(pl);
+        return NULL;
+    }
+    evconnlistener_set_error_cb(pl->l, on_accept_error);
     if (port) {
         struct sockaddr_storage b;
         socklen_t bl = sizeof(b);
         *port = 0;
-        if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&b, &bl) == 0)
+        if (getsockname(evconnlistener_get_fd(pl->l), (struct sockaddr *)&b, &bl) == 0)
             *port = ntohs(b.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&b)->sin6_port
                                                   : ((struct sockaddr_in *)&b)->sin_port);
     }
-    return l;
+    return pl;
 }
 
 void px_stop_accepting(struct px *p)
 {
-    if (p->in_lis) {
-        evconnlistener_free(p->in_lis);
-        p->in_lis = NULL;
-    }
+    px_lis_free(p->in_lis);
+    p->in_lis = NULL;
     for (struct px_upstream *u = p->ups; u; u = u->next) {
-        if (u->lis) {
-            evconnlistener_free(u->lis);
-            u->lis = NULL;
-        }
+        px_lis_free(u->lis);
+        u->lis = NULL;
     }
 }
 
@@ -219,7 +282,7 @@ void px_abort_all(struct px *p)
 
 int px_inbound_start(struct px *p, const char *inbound, struct px_tlsref *tls, struct weft_err *e)
 {
-    p->in_lis = px_listen(p, inbound, px_inbound_accept, p, &p->in_port, e);
+    p->in_lis = px_lis_new(p, inbound, px_inbound_accept, p, &p->in_port, e);
     if (!p->in_lis)
         return err_prefix(e, "[proxy] inbound");
     px_inbound_set_tls(p, tls);

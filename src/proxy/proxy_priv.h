@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <event2/listener.h>
+struct px_lis;
 
 /* Attempts remembered per connection so a retry goes elsewhere (retries <= 10). */
 #define PX_TRIED_MAX 11
@@ -24,7 +24,7 @@
 struct px_upstream {
     struct px *p;
     struct px_upstream_conf c;
-    struct evconnlistener *lis; /* NULL once removed or stopped */
+    struct px_lis *lis; /* NULL once removed or stopped */
     struct px_stats st;
     struct px_lb lb;
     /* Endpoints (a mesh service): parallel arrays of neps, capacity PX_TARGETS_MAX. */
@@ -76,7 +76,7 @@ struct px {
     struct px_conn *conns;
     size_t nconns;
     /* inbound */
-    struct evconnlistener *in_lis;
+    struct px_lis *in_lis;
     unsigned in_port;
     struct px_tlsref *in_tls;
     struct px_stats in_total;
@@ -84,6 +84,7 @@ struct px {
     size_t n_in_svcs;
     uint32_t in_active; /* inbound connections open (any phase) */
     uint64_t rng;
+    struct px_pipe_pool pipes; /* empty pipes for splicing relays */
     struct log_ratelim rl;
 };
 
@@ -91,9 +92,17 @@ struct px {
 struct px_conn *px_conn_new(struct px *p, enum px_conn_kind kind);
 /** Unlink and free c (no relay left), its dial and stream (reset). */
 void px_conn_free(struct px_conn *c);
-/** A listener on addr ("IP:PORT") calling cb with arg; NULL with e. *port gets the port. */
-struct evconnlistener *px_listen(struct px *p, const char *addr, evconnlistener_cb cb, void *arg,
-                                 unsigned *port, struct weft_err *e);
+/*
+ * A listener on addr ("IP:PORT") calling cb(arg, fd) per accepted socket;
+ * NULL with e. *port gets the port bound. When accept() fails for want of
+ * descriptors or memory, the listener pauses (PX_ACCEPT_PAUSE_MS) instead
+ * of spinning on a readable socket it cannot serve.
+ */
+typedef void (*px_accept_fn)(void *arg, int fd);
+struct px_lis *px_lis_new(struct px *p, const char *addr, px_accept_fn cb, void *arg,
+                          unsigned *port, struct weft_err *e);
+/** Close and free; accepts NULL. */
+void px_lis_free(struct px_lis *l);
 /** The relay's callbacks for any connection: count bytes and the end, free. */
 void px_conn_relay_bytes(void *arg, uint64_t up, uint64_t down);
 /** Start relaying c->down <-> up. */
@@ -103,13 +112,11 @@ uint64_t px_hash(const char *s);
 
 /* outbound.c */
 void px_upstream_free(struct px_upstream *u);
-void px_outbound_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
-                        void *arg);
+void px_outbound_accept(void *arg, int fd);
 /** The relay of an outbound connection ended (endpoint bookkeeping). */
 void px_outbound_ended(struct px_conn *c);
 
 /* inbound.c */
-void px_inbound_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
-                       void *arg);
+void px_inbound_accept(void *arg, int fd);
 
 #endif

@@ -19,12 +19,16 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* Bytes one direction moves per wake-up before yielding to the loop. */
 #define PX_RELAY_BUDGET (4 * PX_STREAM_CHUNK)
 /* A pipe holds 64 KiB by default (16 pages): the splice mode's buffer. */
 #define PX_SPLICE_PIPE (64 * 1024)
+/* A direction that moved this much in one wake-up, or filled its buffer,
+ * is bulk: it splices. */
+#define PX_SPLICE_AFTER PX_STREAM_CHUNK
 
 struct px_dir {
     struct px_stream *src, *dst;
@@ -32,7 +36,8 @@ struct px_dir {
     bool blocked;         /* dst is full: src is not read */
     bool eof;             /* src ended cleanly */
     uint64_t bytes;
-    int pipe[2];  /* splice mode: src -> pipe -> dst; {-1, -1} otherwise */
+    bool splice;  /* splicing now: src -> pipe -> dst (holds a pipe) */
+    int pipe[2];  /* {-1, -1} while copying */
     size_t piped; /* bytes in the pipe */
 };
 
@@ -45,7 +50,9 @@ struct px_relay {
     struct event *kick;   /* self-activation after a spent budget */
     struct px_dir dir[2]; /* 0: down -> up, 1: up -> down */
     size_t cap;
-    bool splice; /* both sides plain TCP: bytes move in the kernel */
+    bool splice;                /* both sides plain TCP: bulk may move in the kernel */
+    struct px_pipe_pool *pipes; /* where pipes come from and go back to; may be NULL */
+    uint64_t spliced;           /* bytes moved by splice */
     int64_t idle_ms, last_ms;
     px_relay_done_fn done;
     px_relay_bytes_fn on_bytes;
@@ -62,6 +69,55 @@ const char *px_relay_end_name(enum px_relay_end e)
     return e < PX_END_MAX ? end_names[e] : "?";
 }
 
+int px_pipe_pool_init(struct px_pipe_pool *pp, size_t cap)
+{
+    pp->n = 0;
+    pp->cap = cap;
+    pp->fds = calloc(cap ? cap : 1, sizeof(*pp->fds));
+    return pp->fds ? 0 : -1;
+}
+
+void px_pipe_pool_deinit(struct px_pipe_pool *pp)
+{
+    for (size_t i = 0; i < pp->n; i++) {
+        close(pp->fds[i][0]);
+        close(pp->fds[i][1]);
+    }
+    free(pp->fds);
+    pp->fds = NULL;
+    pp->n = pp->cap = 0;
+}
+
+/* A pipe for d: from the pool, else a new one. Returns 0 or -1 (errno). */
+static int pipe_get(struct px_relay *r, struct px_dir *d)
+{
+    if (r->pipes && r->pipes->n > 0) {
+        r->pipes->n--;
+        d->pipe[0] = r->pipes->fds[r->pipes->n][0];
+        d->pipe[1] = r->pipes->fds[r->pipes->n][1];
+        return 0;
+    }
+    return pf_splice_pipe(d->pipe);
+}
+
+/* d goes back to copying: an empty pipe back to the pool, else closed. */
+static void pipe_put(struct px_relay *r, struct px_dir *d)
+{
+    d->splice = false;
+    if (d->pipe[0] < 0)
+        return;
+    if (d->piped == 0 && r->pipes && r->pipes->n < r->pipes->cap) {
+        r->pipes->fds[r->pipes->n][0] = d->pipe[0];
+        r->pipes->fds[r->pipes->n][1] = d->pipe[1];
+        r->pipes->n++;
+    } else {
+        close(d->pipe[0]);
+        close(d->pipe[1]);
+    }
+    d->pipe[0] = d->pipe[1] = -1;
+    d->piped = 0;
+}
+
 static void relay_free(struct px_relay *r)
 {
     for (int i = 0; i < 2; i++) {
@@ -71,9 +127,7 @@ static void relay_free(struct px_relay *r)
             event_free(r->wev[i]);
         if (r->dir[i].mid)
             evbuffer_free(r->dir[i].mid);
-        for (int k = 0; k < 2; k++)
-            if (r->dir[i].pipe[k] >= 0)
-                close(r->dir[i].pipe[k]);
+        pipe_put(r, &r->dir[i]);
     }
     if (r->timer)
         event_free(r->timer);
@@ -107,6 +161,7 @@ static void relay_end(struct px_relay *r, enum px_relay_end end)
 static int pump(struct px_relay *r, struct px_dir *d, bool *more)
 {
     size_t moved = 0;
+    bool drained = false;
     d->blocked = false;
     while (!d->eof) {
         size_t pend = px_stream_pending(d->dst) + evbuffer_get_length(d->mid);
@@ -134,15 +189,31 @@ static int pump(struct px_relay *r, struct px_dir *d, bool *more)
             d->eof = true;
             break;
         }
-        enum px_io f = px_stream_fill(d->src, room);
+        /* The last read came back short: the socket is empty for now, and
+         * another read would only say EAGAIN (a syscall per message). */
+        if (drained)
+            break;
+        size_t ask = room < PX_STREAM_CHUNK ? room : PX_STREAM_CHUNK, got = 0;
+        enum px_io f = px_stream_fill(d->src, ask, &got);
         if (f == PX_IO_AGAIN)
             break;
         if (f == PX_IO_ERROR)
             return -1;
+        drained = f == PX_IO_OK && got < ask;
         /* OK or EOF: take what came (or the end) on the next turn. */
     }
     if (d->eof && evbuffer_get_length(d->mid) == 0 && !d->dst->wr_done)
         px_stream_shutdown(d->dst);
+    /* Bulk between two plain sockets: splice from now on (haproxy's
+     * splice-auto). Small messages stay copied: a read and a write cost
+     * fewer syscalls than socket -> pipe -> socket. */
+    if (r->splice && !d->eof && (moved >= PX_SPLICE_AFTER || d->blocked) && evbuffer_get_length(d->mid) == 0 &&
+        evbuffer_get_length(d->src->rx) == 0) {
+        if (pipe_get(r, d) == 0)
+            d->splice = true;
+        else if (errno == ENOSYS)
+            r->splice = false;
+    }
     return 0;
 }
 
@@ -155,7 +226,13 @@ static int pump(struct px_relay *r, struct px_dir *d, bool *more)
 static int pump_splice(struct px_relay *r, struct px_dir *d, bool *more)
 {
     size_t moved = 0;
+    bool drained = false;
     d->blocked = false;
+    /* Bytes copied before the switch go out first. */
+    if (px_stream_pending(d->dst) > 0) {
+        d->blocked = true;
+        return 0;
+    }
     for (;;) {
         if (d->piped > 0) {
             long n = pf_splice(d->pipe[0], d->dst->fd, d->piped);
@@ -177,9 +254,14 @@ static int pump_splice(struct px_relay *r, struct px_dir *d, bool *more)
             *more = true;
             break;
         }
-        long n = pf_splice(d->src->fd, d->pipe[1], r->cap - d->piped);
+        if (drained)
+            break;
+        size_t ask = r->cap - d->piped;
+        long n = pf_splice(d->src->fd, d->pipe[1], ask);
         if (n > 0) {
+            drained = (size_t)n < ask;
             d->piped += (size_t)n;
+            r->spliced += (uint64_t)n;
             d->bytes += (uint64_t)n;
             d->src->bytes_rx += (uint64_t)n;
             moved += (size_t)n;
@@ -195,20 +277,26 @@ static int pump_splice(struct px_relay *r, struct px_dir *d, bool *more)
         if (errno == EAGAIN) {
             if (d->piped > 0)
                 d->blocked = true;
+            else
+                pipe_put(r, d); /* the burst is over: copy until the next one */
             break;
         }
         d->src->err = errno;
         return -1;
     }
-    if (d->eof && d->piped == 0 && !d->dst->wr_done)
-        px_stream_shutdown(d->dst);
+    if (d->eof && d->piped == 0) {
+        pipe_put(r, d);
+        if (!d->dst->wr_done)
+            px_stream_shutdown(d->dst);
+    }
     return 0;
 }
 
 /* Bytes waiting on their way to d's destination. */
 static size_t dir_pending(const struct px_relay *r, const struct px_dir *d)
 {
-    return r->splice ? d->piped : px_stream_pending(d->dst);
+    (void)r;
+    return px_stream_pending(d->dst) + d->piped;
 }
 
 static void set_event(struct event *ev, bool *on, bool want)
@@ -228,7 +316,8 @@ static void relay_drive(struct px_relay *r)
     bool more = false;
     for (int round = 0; round < 2; round++) {
         for (int i = 0; i < 2; i++) {
-            int rc = r->splice ? pump_splice(r, &r->dir[i], &more) : pump(r, &r->dir[i], &more);
+            int rc =
+                r->dir[i].splice ? pump_splice(r, &r->dir[i], &more) : pump(r, &r->dir[i], &more);
             if (rc < 0) {
                 /* dir 0 reads down (s[0]) and writes up (s[1]). */
                 int failed = (rc == -1) ? i : 1 - i;
@@ -340,20 +429,14 @@ struct px_relay *px_relay_new(struct event_base *base, struct px_stream *down, s
     r->arg = arg;
     bool ok = true;
     r->dir[0].pipe[0] = r->dir[0].pipe[1] = r->dir[1].pipe[0] = r->dir[1].pipe[1] = -1;
-    /* Both sides plain and nothing read yet: splice, if the platform can. */
-    if (p->splice && !px_stream_is_tls(down) && !px_stream_is_tls(up) &&
-        evbuffer_get_length(down->rx) == 0 && evbuffer_get_length(up->rx) == 0 &&
-        pf_splice_pipe(r->dir[0].pipe) == 0) {
-        if (pf_splice_pipe(r->dir[1].pipe) == 0) {
-            r->splice = true;
-        } else {
-            close(r->dir[0].pipe[0]);
-            close(r->dir[0].pipe[1]);
-            r->dir[0].pipe[0] = r->dir[0].pipe[1] = -1;
-        }
+    /* Both sides plain: bulk may splice (the pipe is the direction's
+     * buffer then, so the cap is a pipe's). */
+    r->pipes = p->pipes;
+    if (p->splice && !px_stream_is_tls(down) && !px_stream_is_tls(up)) {
+        r->splice = true;
+        if (r->cap > PX_SPLICE_PIPE)
+            r->cap = PX_SPLICE_PIPE;
     }
-    if (r->splice && r->cap > PX_SPLICE_PIPE)
-        r->cap = PX_SPLICE_PIPE;
     for (int i = 0; i < 2; i++) {
         r->dir[i].src = r->s[i];
         r->dir[i].dst = r->s[1 - i];
@@ -384,6 +467,11 @@ struct px_relay *px_relay_new(struct event_base *base, struct px_stream *down, s
 bool px_relay_is_splice(const struct px_relay *r)
 {
     return r->splice;
+}
+
+uint64_t px_relay_spliced(const struct px_relay *r)
+{
+    return r->spliced;
 }
 
 void px_relay_abort(struct px_relay *r)

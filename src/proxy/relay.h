@@ -19,9 +19,11 @@
  * - Idle: no byte either way for idle_ms ends the relay with resets.
  * - Fairness: each wake-up moves at most a budget per direction and then
  *   yields to the loop (re-activating itself if input is left).
- * - Splice: when both sides are plain TCP, bytes go socket -> pipe ->
- *   socket with splice(2) and never enter user space (the pipe is the
- *   direction's buffer); the same rules hold.
+ * - Splice: when both sides are plain TCP, a direction that moves a bulk
+ *   (64 KiB in one wake-up) switches to socket -> pipe -> socket with
+ *   splice(2), the bytes never entering user space, and back to copying
+ *   when the burst ends (its pipe returns to the pool). Small messages stay
+ *   copied: fewer syscalls. Idle connections hold no pipe.
  *
  * Owner: the relay owns both streams from px_relay_new on; it frees itself
  * after calling `done` (from a libevent callback, or from px_relay_abort).
@@ -39,10 +41,21 @@ struct event_base;
 struct px_stream;
 struct px_relay;
 
+/* Empty pipes kept for reuse by splicing relays (one pool per proxy). */
+struct px_pipe_pool {
+    int (*fds)[2];
+    size_t n, cap;
+};
+/** Room for cap pipes. Returns 0, or -1 (out of memory). */
+int px_pipe_pool_init(struct px_pipe_pool *pp, size_t cap);
+/** Close the pipes kept; safe after a failed init. */
+void px_pipe_pool_deinit(struct px_pipe_pool *pp);
+
 struct px_relay_params {
     size_t buffer;   /* per-direction cap of unsent bytes */
     int64_t idle_ms; /* 0: no idle timeout */
-    bool splice;     /* both sides plain: move bytes with splice(2) (capped at a pipe's 64 KiB) */
+    bool splice;     /* both sides plain: bulk moves with splice(2) (the cap is then 64 KiB) */
+    struct px_pipe_pool *pipes; /* with splice: pipes come from here and go back; may be NULL */
 };
 
 enum px_relay_end {
@@ -76,8 +89,10 @@ struct px_relay *px_relay_new(struct event_base *base, struct px_stream *down, s
                               const struct px_relay_params *p, px_relay_done_fn done,
                               px_relay_bytes_fn bytes, void *arg, struct weft_err *e);
 
-/** Are bytes moving with splice(2) (both sides plain, the platform has it)? */
+/** May bulk move with splice(2) (both sides plain, asked for)? */
 bool px_relay_is_splice(const struct px_relay *r);
+/** Bytes moved by splice so far. */
+uint64_t px_relay_spliced(const struct px_relay *r);
 
 /** End now with resets; `done` is called (end ABORTED) and the relay freed. */
 void px_relay_abort(struct px_relay *r);

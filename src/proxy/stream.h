@@ -86,8 +86,11 @@ void px_stream_abort(struct px_stream *s);
 /** Is it mTLS? */
 bool px_stream_is_tls(const struct px_stream *s);
 
-/** Read from the socket into rx, at most max bytes. */
-enum px_io px_stream_fill(struct px_stream *s, size_t max);
+/**
+ * Read from the socket into rx, at most max bytes (at most PX_STREAM_CHUNK);
+ * *got gets how many. A short read means the socket had no more for now.
+ */
+enum px_io px_stream_fill(struct px_stream *s, size_t max, size_t *got);
 /** Write tx to the socket. PX_IO_OK once tx is empty, PX_IO_AGAIN while some is left. */
 enum px_io px_stream_flush(struct px_stream *s);
 

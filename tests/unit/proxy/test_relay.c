@@ -153,6 +153,8 @@ static void test_both_ways(void **state)
     assert_int_equal(drain(&f, f.app_a, buf, sizeof(buf), 5, &eof), 5);
     assert_memory_equal(buf, "pong!", 5);
     assert_false(f.done);
+    /* Small messages are copied, never spliced: fewer syscalls. */
+    assert_int_equal(px_relay_spliced(f.r), 0);
     teardown_fix(&f);
 }
 
@@ -203,6 +205,11 @@ static void test_slow_reader(void **state)
             break;
     }
     assert_true(written > 4 * 1024 * 1024); /* the kernel buffers alone hold less */
+    /* A bulk between plain sockets splices (when asked to). */
+    if (g_splice)
+        assert_true(px_relay_spliced(f.r) > 0);
+    else
+        assert_int_equal(px_relay_spliced(f.r), 0);
     /* The relay holds at most its budget: cap of unsent bytes to up, plus
      * one read chunk in down's input. */
     assert_true(px_stream_pending(f.up) <= cap + PX_STREAM_CHUNK);
