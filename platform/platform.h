@@ -38,6 +38,13 @@ int pf_splice_pipe(int fds[2]);
  */
 long pf_splice(int from, int to, size_t len);
 
+/**
+ * Raise the soft limit on open descriptors to the hard limit (a proxy
+ * holds two per connection; systemd's default soft limit is 1024).
+ * Returns the soft limit now in effect, or 0 if it could not be read.
+ */
+uint64_t pf_nofile_raise(void);
+
 /** Name of the platform layer compiled in ("linux" or "posix"). */
 const char *pf_name(void);
 

@@ -277,6 +277,8 @@ int agent_run(const char *config_path)
     agent_apply_log(w.cfg);
     /* Files we create (database, lock, keys later) are ours alone. */
     umask(0077);
+    /* Descriptors: two per proxied connection, more while splicing. */
+    uint64_t nofile = pf_nofile_raise();
 
     loop_lib_init();
     w.base = loop_new();
@@ -304,8 +306,9 @@ int agent_run(const char *config_path)
     }
     w.ready_us = clock_mono_us() - t0;
     agent_notify("READY=1\nSTATUS=running");
-    log_info(LOG_AGENT, "node %s ready in %.1f ms (data %s, boot %lld)", w.cfg->node.name,
-             (double)w.ready_us / 1000.0, w.cfg->node.data_dir, (long long)w.boot_count);
+    log_info(LOG_AGENT, "node %s ready in %.1f ms (data %s, boot %lld, %llu descriptors)",
+             w.cfg->node.name, (double)w.ready_us / 1000.0, w.cfg->node.data_dir,
+             (long long)w.boot_count, (unsigned long long)nofile);
 
     if (event_base_dispatch(w.base) < 0) {
         log_error(LOG_AGENT, "event loop failed");

@@ -22,9 +22,11 @@
                                     writer to a slow reader), stopping after
                                     SECONDS if given; print JSON {ok, sent,
                                     done}
-  hold HOST PORT N STOPFILE         open N connections, each echoing one
+  hold HOST PORT N STOPFILE [UPTO]  open N connections, each echoing one
                                     message; print {held} and keep them open
-                                    until STOPFILE exists (at most 300 s)
+                                    until STOPFILE exists (at most 300 s).
+                                    With UPTO (s): stop at the first not
+                                    echoed within UPTO and hold the rest
   probe HOST PORT                   one connection, one message: print
                                     {result: echo | eof | reset | timeout}
                                     (exit 0 only for echo)
@@ -245,13 +247,23 @@ def echo_one(s, msg):
     return got == msg
 
 
-def hold(host, port, n, stopfile):
+def hold(host, port, n, stopfile, upto=None):
+    """Open n connections, each echoing one message, and keep them open.
+    With upto (seconds): stop opening at the first connection not echoed
+    within that time (a proxy out of descriptors) and hold what echoed."""
     socks = []
     for i in range(n):
-        s = socket.create_connection((host, port), timeout=TIMEOUT)
-        if not echo_one(s, b"hold %d\n" % i):
-            print(json.dumps({"held": len(socks), "error": "connection %d not echoed" % i}), flush=True)
-            return 1
+        try:
+            s = socket.create_connection((host, port), timeout=upto or TIMEOUT)
+            ok = echo_one(s, b"hold %d\n" % i)
+        except OSError:
+            ok = False
+        if not ok:
+            if upto is None:
+                print(json.dumps({"held": len(socks), "error": "connection %d not echoed" % i}),
+                      flush=True)
+                return 1
+            break
         socks.append(s)
     print(json.dumps({"held": len(socks)}), flush=True)
     deadline = time.time() + TIMEOUT * 5
@@ -327,8 +339,9 @@ def main(argv):
         return many(argv[1], int(argv[2]), int(argv[3]))
     if len(argv) in (4, 5) and argv[0] == "push":
         return push(argv[1], int(argv[2]), int(argv[3]), float(argv[4]) if len(argv) == 5 else None)
-    if len(argv) == 5 and argv[0] == "hold":
-        return hold(argv[1], int(argv[2]), int(argv[3]), argv[4])
+    if len(argv) in (5, 6) and argv[0] == "hold":
+        return hold(argv[1], int(argv[2]), int(argv[3]), argv[4],
+                    float(argv[5]) if len(argv) == 6 else None)
     if len(argv) == 3 and argv[0] == "probe":
         return probe(argv[1], int(argv[2]))
     if len(argv) == 4 and argv[0] == "idle":
