@@ -743,9 +743,12 @@ static void upstream_json(void *arg, const char *name, const struct px_stats *st
 
 static void inbound_json(void *arg, const char *name, const struct px_stats *st)
 {
-    struct json_w *j = ((struct up_json *)arg)->j;
+    struct up_json *uj = arg;
+    struct json_w *j = uj->j;
     json_obj_begin(j);
     json_kv_str(j, "service", name);
+    const char *last = px_inbound_last_refused(uj->w->proxy->px, name);
+    json_kv_str(j, "last_refused", last[0] ? last : NULL);
     stats_json(j, st);
     json_obj_end(j);
 }

@@ -37,14 +37,17 @@ static struct px_insvc *insvc(struct px *p, const char *name)
     if (p->n_in_svcs + 1 >= PX_INBOUND_SVCS) {
         /* The last slot collects everything past the table. */
         struct px_insvc *s = &p->in_svcs[PX_INBOUND_SVCS - 1];
-        if (!s->name[0])
+        if (!s->name[0]) {
             snprintf(s->name, sizeof(s->name), "-");
+            s->rl = (struct log_ratelim)LOG_RATELIM_INIT(10000, 10);
+        }
         if (p->n_in_svcs < PX_INBOUND_SVCS)
             p->n_in_svcs = PX_INBOUND_SVCS;
         return s;
     }
     struct px_insvc *s = &p->in_svcs[p->n_in_svcs++];
     snprintf(s->name, sizeof(s->name), "%s", name);
+    s->rl = (struct log_ratelim)LOG_RATELIM_INIT(10000, 10);
     return s;
 }
 
@@ -100,7 +103,9 @@ static void on_handshake(void *arg, struct px_stream *s, const struct px_dial_re
             c->st->revoked++;
         else
             c->st->no_endpoint++;
-        log_ratelim(&p->rl, LOG_LEVEL_WARN, LOG_PROXY, "inbound %s: %s refused: %s%s%s",
+        snprintf(c->svc->last_refused, sizeof(c->svc->last_refused), "%.100s: %s%s%.120s", caller,
+                 verdict_names[v], why[0] ? ": " : "", why);
+        log_ratelim(&c->svc->rl, LOG_LEVEL_WARN, LOG_PROXY, "inbound %s: %s refused: %s%s%s",
                     c->svc->name, caller, verdict_names[v], why[0] ? ": " : "", why);
         px_conn_free(c);
         return;

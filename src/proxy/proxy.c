@@ -314,6 +314,14 @@ void px_inbound_each(const struct px *p, px_stats_fn fn, void *arg)
         fn(arg, p->in_svcs[i].name, &p->in_svcs[i].st);
 }
 
+const char *px_inbound_last_refused(const struct px *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_in_svcs; i++)
+        if (strcmp(p->in_svcs[i].name, name) == 0)
+            return p->in_svcs[i].last_refused;
+    return "";
+}
+
 const struct px_stats *px_inbound_total(const struct px *p)
 {
     return &p->in_total;

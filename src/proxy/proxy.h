@@ -35,6 +35,7 @@ struct px_tlsref;
 #define PX_ADDR_MAX 64     /* "IP:PORT", IPv6 bracketed */
 #define PX_TARGETS_MAX 256 /* instances of one service considered per pick */
 #define PX_INBOUND_SVCS 64 /* inbound services with their own counters */
+#define PX_WHY_MAX 256     /* the latest refusal per inbound service, for the status */
 #define PX_PATH_MAX 1024   /* a CA file's path (egress TLS origination) */
 
 /** One instance of a service, as the catalog has it. */
@@ -166,6 +167,8 @@ void px_abort_all(struct px *p);
 typedef void (*px_stats_fn)(void *arg, const char *name, const struct px_stats *st);
 void px_upstreams_each(const struct px *p, px_stats_fn fn, void *arg);
 void px_inbound_each(const struct px *p, px_stats_fn fn, void *arg);
+/** The latest refusal at inbound service name ("CALLER: VERDICT: why"), or "" if none. */
+const char *px_inbound_last_refused(const struct px *p, const char *name);
 /** The inbound listener's own counters: handshakes refused by reason, overflow. */
 const struct px_stats *px_inbound_total(const struct px *p);
 /** The inbound server conf's TLS counters (NULL without inbound). */

@@ -47,6 +47,8 @@ struct px_upstream {
 struct px_insvc {
     char name[PX_NAME_MAX];
     struct px_stats st;
+    struct log_ratelim rl;         /* its refusals: one noisy caller hides no other service's */
+    char last_refused[PX_WHY_MAX]; /* "CALLER: VERDICT: why" of the latest refusal */
 };
 
 enum px_conn_kind { PX_CONN_OUT, PX_CONN_IN };

@@ -207,8 +207,8 @@ static int pump(struct px_relay *r, struct px_dir *d, bool *more)
     /* Bulk between two plain sockets: splice from now on (haproxy's
      * splice-auto). Small messages stay copied: a read and a write cost
      * fewer syscalls than socket -> pipe -> socket. */
-    if (r->splice && !d->eof && (moved >= PX_SPLICE_AFTER || d->blocked) && evbuffer_get_length(d->mid) == 0 &&
-        evbuffer_get_length(d->src->rx) == 0) {
+    if (r->splice && !d->eof && (moved >= PX_SPLICE_AFTER || d->blocked) &&
+        evbuffer_get_length(d->mid) == 0 && evbuffer_get_length(d->src->rx) == 0) {
         if (pipe_get(r, d) == 0)
             d->splice = true;
         else if (errno == ENOSYS)
