@@ -110,11 +110,28 @@ lines_ge() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 # free_port [HOST]: a port free for both TCP and UDP on HOST (default
 # 127.0.0.1; an IPv6 address works too): gossip binds both.
 free_port() {
-    python3 -c 'import socket, sys
+    # Below the kernel's ephemeral range (ip_local_port_range): a port taken
+    # from inside it can meanwhile become the local end of some test's
+    # outgoing connection (the proxy tests open hundreds), and listening on
+    # it then fails with EADDRINUSE. Random, so parallel tests rarely meet.
+    python3 -c 'import random, socket, sys
 host = sys.argv[1]
 fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+try:
+    lo_eph = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    lo_eph = 32768
+lo, hi = 10000, lo_eph - 1
 for _ in range(1000):
-    t = socket.socket(fam); t.bind((host, 0)); p = t.getsockname()[1]
+    if hi - lo >= 1000:
+        p = random.randint(lo, hi)
+        t = socket.socket(fam)
+        try:
+            t.bind((host, p))
+        except OSError:
+            continue
+    else:
+        t = socket.socket(fam); t.bind((host, 0)); p = t.getsockname()[1]
     u = socket.socket(fam, socket.SOCK_DGRAM)
     try:
         u.bind((host, p)); print(p); break
