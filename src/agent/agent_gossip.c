@@ -505,7 +505,7 @@ static int gossip_off(struct weft_err *e)
     return 409;
 }
 
-static const char *status_name(enum swim_status st)
+const char *agent_gossip_status_name(enum swim_status st)
 {
     switch (st) {
     case SWIM_ALIVE:
@@ -551,7 +551,7 @@ static int api_members(void *ud, const struct admin_req *req, struct sbuf *out, 
         json_kv_str(&j, "name", swim_member_name(m));
         json_kv_str(&j, "addr", ip);
         json_kv_uint(&j, "port", a->port);
-        json_kv_str(&j, "status", status_name(swim_member_status(m)));
+        json_kv_str(&j, "status", agent_gossip_status_name(swim_member_status(m)));
         json_kv_uint(&j, "incarnation", swim_member_incarnation(m));
         /* Serf's view: alive, leaving (a leave intent came), left, failed. */
         json_kv_str(&j, "serf_status",

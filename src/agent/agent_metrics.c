@@ -149,22 +149,6 @@ static void metrics_control(struct weft *w, struct prom_w *pw)
 
 /* ---- gossip: memberlist (SWIM) and Serf -------------------------------------------------- */
 
-/* The names `weft members` shows. */
-static const char *metrics_member_status(enum swim_status st)
-{
-    switch (st) {
-    case SWIM_ALIVE:
-        return "alive";
-    case SWIM_SUSPECT:
-        return "suspect";
-    case SWIM_DEAD:
-        return "failed";
-    case SWIM_LEFT:
-        return "left";
-    }
-    return "?";
-}
-
 /* A counter family with one sample when gossip runs (c not NULL). */
 static void gossip_counter(struct prom_w *pw, const char *name, const char *help, const void *c,
                            uint64_t v)
@@ -190,7 +174,7 @@ static void metrics_gossip(struct weft *w, struct prom_w *pw)
         for (size_t i = 0; i < total; i++)
             if (swim_member_status(swim_member_at(s, i)) == statuses[k])
                 n++;
-        prom_u64(pw, n, "status", metrics_member_status(statuses[k]), NULL);
+        prom_u64(pw, n, "status", agent_gossip_status_name(statuses[k]), NULL);
     }
     prom_family(pw, "weft_gossip_incarnation", PROM_GAUGE,
                 "This node's incarnation number (grows when it refutes a suspicion).");

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "gossip/swim_types.h"
 
 struct event_base;
 struct event;
@@ -92,6 +93,8 @@ void agent_serf_clocks_save(void *arg, const struct serf_clocks *c);
 void agent_gossip_reload(struct weft *w);
 /** The effective [gossip] timing as a "timing" object (GET /v1/gossip). */
 void agent_gossip_timing_json(const struct weft *w, struct json_w *j);
+/** A member's status as `weft members` and /metrics name it: alive, suspect, failed, left. */
+const char *agent_gossip_status_name(enum swim_status st);
 /** Write the pending member snapshot and free its timer; safe when never started. */
 void agent_gossip_stop(struct weft *w);
 /** The graceful leave is done: stop the agent (exit 0). */

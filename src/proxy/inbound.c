@@ -15,8 +15,6 @@
 #include "proxy/stream.h"
 #include "tls/tls_sess.h"
 
-#include <event2/listener.h>
-
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

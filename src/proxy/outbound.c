@@ -25,8 +25,6 @@
 #include "proxy/stream.h"
 #include "proxy/transport.h"
 
-#include <event2/listener.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
