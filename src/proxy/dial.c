@@ -221,8 +221,10 @@ struct px_dial *px_dial_connect(struct event_base *base, const struct px_dial_re
     snprintf(d->expect_id, sizeof(d->expect_id), "%s", req->expect_id ? req->expect_id : "");
     d->fd = socket(req->addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (d->fd < 0) {
-        err_set(e, "socket: %s", strerror(errno));
+        int err = errno;
+        err_set(e, "socket: %s", strerror(err));
         dial_free(d, true);
+        errno = err;
         return NULL;
     }
     d->state = DIAL_CONNECTING;

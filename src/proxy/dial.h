@@ -60,7 +60,7 @@ struct px_dial_req {
 /**
  * Connect to req->addr and, with TLS, complete the handshake. Returns the
  * dial (done is called later, never from inside this call), or NULL with a
- * message in e (nothing is called then).
+ * message in e and errno saying why (nothing is called then).
  */
 struct px_dial *px_dial_connect(struct event_base *base, const struct px_dial_req *req,
                                 px_dial_fn done, void *arg, struct weft_err *e);

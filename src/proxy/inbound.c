@@ -15,6 +15,7 @@
 #include "proxy/stream.h"
 #include "tls/tls_sess.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -112,7 +113,10 @@ static void on_handshake(void *arg, struct px_stream *s, const struct px_dial_re
     struct px_dial_req req = {
         .addr = (struct sockaddr *)&addr, .addrlen = len, .timeout_ms = p->c.connect_ms};
     if (!(c->dial = px_dial_connect(p->base, &req, on_local, c, &e))) {
+        int err = errno;
         log_ratelim(&p->rl, LOG_LEVEL_WARN, LOG_PROXY, "inbound %s: %s", c->svc->name, e.msg);
+        if (px_out_of_fds(err))
+            px_lis_pause(p->in_lis, "socket", err);
         px_conn_free(c);
     }
 }

@@ -25,6 +25,7 @@
 #include "proxy/stream.h"
 #include "proxy/transport.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,7 +277,10 @@ static void attempt(struct px_conn *c)
                                   .sni = u->egress_tls ? u->c.tls_sni : NULL,
                                   .timeout_ms = u->c.connect_ms};
         if (!(c->dial = px_dial_connect(p->base, &req, on_dialed, c, &e))) {
+            int err = errno;
             log_ratelim(&p->rl, LOG_LEVEL_WARN, LOG_PROXY, "upstream %s: %s", u->c.name, e.msg);
+            if (px_out_of_fds(err))
+                px_lis_pause(u->lis, "socket", err);
             out_fail(c);
         }
         return;
@@ -321,7 +325,10 @@ static void attempt(struct px_conn *c)
                                    .tls = tls,
                                    .timeout_ms = u->c.connect_ms};
     if (!(c->dial = px_transport_open(p->base, &req, on_dialed, c, &e))) {
+        int err = errno;
         ep->active--;
+        if (px_out_of_fds(err))
+            px_lis_pause(u->lis, "socket", err);
         log_ratelim(&p->rl, LOG_LEVEL_WARN, LOG_PROXY, "upstream %s: %s: %s", u->c.name, ep->key,
                     e.msg);
         c->ep_key[0] = '\0';

@@ -170,6 +170,7 @@ struct px_lis {
     struct event *resume;
     px_accept_fn cb;
     void *arg;
+    char addr[PX_ADDR_MAX];
 };
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
@@ -182,19 +183,32 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     pl->cb(pl->arg, fd);
 }
 
+bool px_out_of_fds(int err)
+{
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+void px_lis_pause(struct px_lis *pl, const char *what, int err)
+{
+    static struct log_ratelim rl = LOG_RATELIM_INIT(10000, 3);
+    if (!pl)
+        return;
+    log_ratelim(&rl, LOG_LEVEL_WARN, LOG_PROXY, "proxy: listener %s: %s: %s: pausing this listener",
+                pl->addr, what, strerror(err));
+    evconnlistener_disable(pl->l);
+    loop_timer_add(pl->resume, PX_ACCEPT_PAUSE_MS);
+}
+
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
+    (void)l;
     struct px_lis *pl = arg;
     int err = errno;
     static struct log_ratelim rl = LOG_RATELIM_INIT(10000, 3);
-    log_ratelim(&rl, LOG_LEVEL_WARN, LOG_PROXY, "proxy: accept: %s%s", strerror(err),
-                err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM
-                    ? ": pausing this listener"
-                    : "");
-    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-        evconnlistener_disable(l);
-        loop_timer_add(pl->resume, PX_ACCEPT_PAUSE_MS);
-    }
+    if (px_out_of_fds(err))
+        px_lis_pause(pl, "accept", err);
+    else
+        log_ratelim(&rl, LOG_LEVEL_WARN, LOG_PROXY, "proxy: accept: %s", strerror(err));
 }
 
 static void on_resume(evutil_socket_t fd, short what, void *arg)
@@ -230,6 +244,7 @@ struct px_lis *px_lis_new(struct px *p, const char *addr, px_accept_fn cb, void 
         return NULL;
     }
     pl->p = p;
+    snprintf(pl->addr, sizeof(pl->addr), "%s", addr);
     pl->cb = cb;
     pl->arg = arg;
     pl->l = evconnlistener_new_bind(

@@ -105,6 +105,15 @@ struct px_lis *px_lis_new(struct px *p, const char *addr, px_accept_fn cb, void 
                           unsigned *port, struct weft_err *e);
 /** Close and free; accepts NULL. */
 void px_lis_free(struct px_lis *l);
+/** Whether err (an errno) says this process is out of descriptors or memory. */
+bool px_out_of_fds(int err);
+/*
+ * Stop accepting on l for PX_ACCEPT_PAUSE_MS, logging the call that failed
+ * (`what`, e.g. "accept") and err, rate-limited. For accept() failing, and for a connect that could
+ * not get a socket: accepting more then only takes connections it must drop. Accepts NULL (a
+ * listener already closed).
+ */
+void px_lis_pause(struct px_lis *l, const char *what, int err);
 /** The relay's callbacks for any connection: count bytes and the end, free. */
 void px_conn_relay_bytes(void *arg, uint64_t up, uint64_t down);
 /** Start relaying c->down <-> up. */

@@ -5,6 +5,7 @@
 
 #include "core/addr.h"
 
+#include <errno.h>
 #include <stdio.h>
 
 struct px_dial *px_transport_open(struct event_base *base, const struct px_transport_req *req,
@@ -12,8 +13,10 @@ struct px_dial *px_transport_open(struct event_base *base, const struct px_trans
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    if (addr_parse(req->node_addr, &ss, &len, e) != 0)
+    if (addr_parse(req->node_addr, &ss, &len, e) != 0) {
+        errno = EINVAL;
         return NULL;
+    }
     char key[192], id[512];
     /* Tickets are kept per node and service: a resumed session then keeps
      * the identity it was verified as, which is the service's. */

@@ -32,7 +32,8 @@ struct px_transport_req {
 
 /**
  * Open a stream as described above; `done` gets it (or why not) from the
- * loop. Returns the dial (cancel with px_dial_cancel), or NULL with e.
+ * loop. Returns the dial (cancel with px_dial_cancel), or NULL with e and
+ * errno (EINVAL for a bad node address).
  */
 struct px_dial *px_transport_open(struct event_base *base, const struct px_transport_req *req,
                                   px_dial_fn done, void *arg, struct weft_err *e);
