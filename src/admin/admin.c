@@ -1,5 +1,6 @@
 #include "admin/admin.h"
 
+#include "core/accept_guard.h"
 #include "core/addr.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -59,6 +60,8 @@ struct admin {
     uint64_t requests;
     uint64_t errors;
     struct log_ratelim refused_log; /* clients can trigger these: rate-limited */
+    struct accept_guard *guards[2]; /* the socket's and the TCP port's listeners */
+    int nguards;
 };
 
 static const char *method_name(enum admin_method m)
@@ -389,6 +392,19 @@ static bool admin_socket_alive(const struct sockaddr_un *sa)
     return alive;
 }
 
+/* Keep listener l from spinning when accept() runs out of descriptors. */
+static int admin_guard(struct admin *a, struct evconnlistener *l, const char *what,
+                       const char *where, struct weft_err *e)
+{
+    char name[300];
+    snprintf(name, sizeof(name), "%s %s", what, where);
+    if (a->nguards >= (int)(sizeof(a->guards) / sizeof(a->guards[0])) ||
+        !(a->guards[a->nguards] = accept_guard_new(l, LOG_ADMIN, name)))
+        return err_set(e, "%s: out of memory", name);
+    a->nguards++;
+    return 0;
+}
+
 static int admin_listen_unix(struct admin *a, const char *path, unsigned mode, struct weft_err *e)
 {
     struct sockaddr_un sa;
@@ -433,7 +449,7 @@ static int admin_listen_unix(struct admin *a, const char *path, unsigned mode, s
         evconnlistener_free(l);
         return err_set(e, "admin socket %s: cannot serve", path);
     }
-    return 0;
+    return admin_guard(a, l, "admin socket", path, e);
 }
 
 /* "127.0.0.1:9901" or "[::1]:9901"; config/ has validated it as loopback.
@@ -455,11 +471,12 @@ static int admin_listen_tcp(struct admin *a, const char *listen_addr, struct wef
         close(fd);
         return -1;
     }
-    if (!evhttp_accept_socket_with_handle(a->http, fd)) {
+    struct evhttp_bound_socket *bs = evhttp_accept_socket_with_handle(a->http, fd);
+    if (!bs) {
         close(fd);
         return err_set(e, "admin listen %s: cannot serve", listen_addr);
     }
-    return 0;
+    return admin_guard(a, evhttp_bound_socket_get_listener(bs), "admin listen", listen_addr, e);
 }
 
 struct admin *admin_new(struct event_base *base, const struct config_admin *cfg, struct weft_err *e)
@@ -515,6 +532,8 @@ void admin_free(struct admin *a)
         pending_unlink(p);
         p->a = NULL;
     }
+    for (int i = 0; i < a->nguards; i++)
+        accept_guard_free(a->guards[i]); /* before their listeners */
     if (a->http)
         evhttp_free(a->http);
     if (a->socket_path) {

@@ -10,6 +10,7 @@
  */
 #include "ctl/ctl_server.h"
 
+#include "core/accept_guard.h"
 #include "core/addr.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -63,6 +64,7 @@ struct ctl_method {
 struct ctl_server {
     struct event_base *base;
     struct evconnlistener *listener;
+    struct accept_guard *guard;
     struct ctl_confref *cur;   /* the conf for new handshakes */
     struct ctl_confref *confs; /* every conf still referenced */
     struct ctl_conn *conns;
@@ -451,6 +453,13 @@ struct ctl_server *ctl_server_new(struct event_base *base, const struct ctl_serv
         ctl_server_free(s);
         return NULL;
     }
+    char name[300];
+    snprintf(name, sizeof(name), "control listen %s", o->listen);
+    if (!(s->guard = accept_guard_new(s->listener, LOG_TLS, name))) {
+        err_set(e, "%s: out of memory", name);
+        ctl_server_free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -458,6 +467,7 @@ void ctl_server_free(struct ctl_server *s)
 {
     if (!s)
         return;
+    accept_guard_free(s->guard);
     if (s->listener)
         evconnlistener_free(s->listener);
     while (s->conns)

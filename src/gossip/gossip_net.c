@@ -13,6 +13,7 @@
  */
 #include "gossip/gossip_net.h"
 
+#include "core/accept_guard.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "gossip/ml_crypt.h"
@@ -75,6 +76,7 @@ struct gossip_net {
     struct event *ev_udp;
     struct event *ev_timer;
     struct evconnlistener *listener;
+    struct accept_guard *guard;
     struct gnet_conn *conns;
     size_t nconns;
     uint64_t next_conn;
@@ -1094,6 +1096,15 @@ struct gossip_net *gossip_net_new(struct event_base *base, const struct gossip_n
                 strerror(errno));
         goto fail;
     }
+    {
+        char as[64], name[96];
+        snprintf(name, sizeof(name), "gossip: tcp listen %s",
+                 gossip_addr_str(&c->bind, as, sizeof(as)));
+        if (!(g->guard = accept_guard_new(g->listener, LOG_AGENT, name))) {
+            err_set(e, "gossip: out of memory");
+            goto fail;
+        }
+    }
     g->ev_udp = event_new(base, g->udp, EV_READ | EV_PERSIST, on_udp, g);
     g->ev_timer = evtimer_new(base, on_timer, g);
     if (!g->ev_udp || !g->ev_timer || event_add(g->ev_udp, NULL) != 0) {
@@ -1124,6 +1135,7 @@ void gossip_net_free(struct gossip_net *g)
     }
     while (g->conns)
         conn_free(g->conns);
+    accept_guard_free(g->guard);
     if (g->listener)
         evconnlistener_free(g->listener);
     if (g->ev_udp)

@@ -12,6 +12,7 @@
  */
 #include "proxy/proxy_priv.h"
 
+#include "core/accept_guard.h"
 #include "proxy/stream.h"
 #include "tls/tls_sess.h"
 
@@ -115,7 +116,7 @@ static void on_handshake(void *arg, struct px_stream *s, const struct px_dial_re
     if (!(c->dial = px_dial_connect(p->base, &req, on_local, c, &e))) {
         int err = errno;
         log_ratelim(&p->rl, LOG_LEVEL_WARN, LOG_PROXY, "inbound %s: %s", c->svc->name, e.msg);
-        if (px_out_of_fds(err))
+        if (accept_guard_shortage(err))
             px_lis_pause(p->in_lis, "socket", err);
         px_conn_free(c);
     }

@@ -18,6 +18,7 @@
  */
 #include "proxy/proxy_priv.h"
 
+#include "core/accept_guard.h"
 #include "core/addr.h"
 #include "core/clock.h"
 #include "proxy/lb.h"
@@ -279,7 +280,7 @@ static void attempt(struct px_conn *c)
         if (!(c->dial = px_dial_connect(p->base, &req, on_dialed, c, &e))) {
             int err = errno;
             log_ratelim(&p->rl, LOG_LEVEL_WARN, LOG_PROXY, "upstream %s: %s", u->c.name, e.msg);
-            if (px_out_of_fds(err))
+            if (accept_guard_shortage(err))
                 px_lis_pause(u->lis, "socket", err);
             out_fail(c);
         }
@@ -327,7 +328,7 @@ static void attempt(struct px_conn *c)
     if (!(c->dial = px_transport_open(p->base, &req, on_dialed, c, &e))) {
         int err = errno;
         ep->active--;
-        if (px_out_of_fds(err))
+        if (accept_guard_shortage(err))
             px_lis_pause(u->lis, "socket", err);
         log_ratelim(&p->rl, LOG_LEVEL_WARN, LOG_PROXY, "upstream %s: %s: %s", u->c.name, ep->key,
                     e.msg);

@@ -5,6 +5,7 @@
  */
 #include "proxy/proxy_priv.h"
 
+#include "core/accept_guard.h"
 #include "core/addr.h"
 #include "core/clock.h"
 #include "core/loop.h"
@@ -160,17 +161,12 @@ void px_conn_relay(struct px_conn *c, struct px_stream *up, int64_t idle_ms)
 
 /* ---- listeners ---- */
 
-/* A pause after accept() failed for want of descriptors or memory: long
- * enough not to spin, short enough to serve again soon after they free up. */
-#define PX_ACCEPT_PAUSE_MS 250
-
 struct px_lis {
     struct px *p;
     struct evconnlistener *l;
-    struct event *resume;
+    struct accept_guard *guard;
     px_accept_fn cb;
     void *arg;
-    char addr[PX_ADDR_MAX];
 };
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
@@ -183,50 +179,19 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     pl->cb(pl->arg, fd);
 }
 
-bool px_out_of_fds(int err)
-{
-    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
-}
-
 void px_lis_pause(struct px_lis *pl, const char *what, int err)
 {
-    static struct log_ratelim rl = LOG_RATELIM_INIT(10000, 3);
-    if (!pl)
-        return;
-    log_ratelim(&rl, LOG_LEVEL_WARN, LOG_PROXY, "proxy: listener %s: %s: %s: pausing this listener",
-                pl->addr, what, strerror(err));
-    evconnlistener_disable(pl->l);
-    loop_timer_add(pl->resume, PX_ACCEPT_PAUSE_MS);
-}
-
-static void on_accept_error(struct evconnlistener *l, void *arg)
-{
-    (void)l;
-    struct px_lis *pl = arg;
-    int err = errno;
-    static struct log_ratelim rl = LOG_RATELIM_INIT(10000, 3);
-    if (px_out_of_fds(err))
-        px_lis_pause(pl, "accept", err);
-    else
-        log_ratelim(&rl, LOG_LEVEL_WARN, LOG_PROXY, "proxy: accept: %s", strerror(err));
-}
-
-static void on_resume(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct px_lis *pl = arg;
-    evconnlistener_enable(pl->l);
+    if (pl)
+        accept_guard_pause(pl->guard, what, err);
 }
 
 void px_lis_free(struct px_lis *pl)
 {
     if (!pl)
         return;
+    accept_guard_free(pl->guard);
     if (pl->l)
         evconnlistener_free(pl->l);
-    if (pl->resume)
-        event_free(pl->resume);
     free(pl);
 }
 
@@ -238,13 +203,11 @@ struct px_lis *px_lis_new(struct px *p, const char *addr, px_accept_fn cb, void 
     if (addr_parse(addr, &ss, &len, e) != 0)
         return NULL;
     struct px_lis *pl = calloc(1, sizeof(*pl));
-    if (!pl || !(pl->resume = evtimer_new(p->base, on_resume, pl))) {
-        free(pl);
+    if (!pl) {
         err_set(e, "out of memory");
         return NULL;
     }
     pl->p = p;
-    snprintf(pl->addr, sizeof(pl->addr), "%s", addr);
     pl->cb = cb;
     pl->arg = arg;
     pl->l = evconnlistener_new_bind(
@@ -255,7 +218,13 @@ struct px_lis *px_lis_new(struct px *p, const char *addr, px_accept_fn cb, void 
         px_lis_free(pl);
         return NULL;
     }
-    evconnlistener_set_error_cb(pl->l, on_accept_error);
+    char name[PX_ADDR_MAX + 16];
+    snprintf(name, sizeof(name), "proxy listener %s", addr);
+    if (!(pl->guard = accept_guard_new(pl->l, LOG_PROXY, name))) {
+        err_set(e, "out of memory");
+        px_lis_free(pl);
+        return NULL;
+    }
     if (port) {
         struct sockaddr_storage b;
         socklen_t bl = sizeof(b);

@@ -97,7 +97,7 @@ void px_conn_free(struct px_conn *c);
 /*
  * A listener on addr ("IP:PORT") calling cb(arg, fd) per accepted socket;
  * NULL with e. *port gets the port bound. When accept() fails for want of
- * descriptors or memory, the listener pauses (PX_ACCEPT_PAUSE_MS) instead
+ * descriptors or memory, the listener pauses (core/accept_guard.h) instead
  * of spinning on a readable socket it cannot serve.
  */
 typedef void (*px_accept_fn)(void *arg, int fd);
@@ -105,13 +105,9 @@ struct px_lis *px_lis_new(struct px *p, const char *addr, px_accept_fn cb, void 
                           unsigned *port, struct weft_err *e);
 /** Close and free; accepts NULL. */
 void px_lis_free(struct px_lis *l);
-/** Whether err (an errno) says this process is out of descriptors or memory. */
-bool px_out_of_fds(int err);
 /*
- * Stop accepting on l for PX_ACCEPT_PAUSE_MS, logging the call that failed
- * (`what`, e.g. "accept") and err, rate-limited. For accept() failing, and for a connect that could
- * not get a socket: accepting more then only takes connections it must drop. Accepts NULL (a
- * listener already closed).
+ * Pause l's accepting (core/accept_guard.h): for a connection it took that
+ * could not get a socket for its other side. Accepts NULL.
  */
 void px_lis_pause(struct px_lis *l, const char *what, int err);
 /** The relay's callbacks for any connection: count bytes and the end, free. */
