@@ -448,13 +448,6 @@ int agent_proxy_start(struct weft *w, struct weft_err *e)
         const struct config_upstream *cu = config_kind_item(kd, &w->cfg->upstreams, i);
         if (cu->service)
             need_ident = true;
-        /* TLS origination checks the server's certificate for a name: an IP
-         * address is never matched (docs/proxy.md, "Egress"). */
-        if (cu->tls_ca && !cu->tls_sni)
-            return err_set(e,
-                           "[upstream %s] tls_ca: origination needs a server name to check in "
-                           "the server's certificate; address %s is an IP address: set tls_sni",
-                           cu->name, cu->address ? cu->address : "");
         if (cu->tls_ca && strlen(cu->tls_ca) >= PX_PATH_MAX)
             return err_set(e, "[upstream %s] tls_ca: a path of at most %d bytes", cu->name,
                            PX_PATH_MAX - 1);

@@ -376,6 +376,15 @@ int config_check_upstream(void *item, const int *key_line, const char **key, str
             *key = "tls_sni";
             return err_set(e, "out of memory");
         }
+        /* An IP address is never matched against the certificate
+         * (docs/proxy.md, "Egress"): without a name there is nothing to check. */
+        if (!up->tls_sni) {
+            *key = "tls_ca";
+            return err_set(e,
+                           "origination needs a server name to check in the server's "
+                           "certificate; address %s is an IP address: set tls_sni",
+                           up->address);
+        }
     }
     return 0;
 }

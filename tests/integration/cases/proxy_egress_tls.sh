@@ -186,6 +186,11 @@ write_config "$T/bad2.ini" bad2 "$T/d-bad2" "[upstream y]" "listen = 127.0.0.1:$
 rc=0
 timeout 30 "$WEFT" agent -c "$T/bad2.ini" >"$T/bad2.log" 2>&1 || rc=$?
 check "an IP address and no tls_sni: the agent exits 1" test "$rc" -eq 1
-check "...saying to set tls_sni" grep -q "\[upstream y\] tls_ca: origination needs a server name.*set tls_sni" "$T/bad2.log"
+check "...saying to set tls_sni, with the file and line" \
+    grep -q "bad2.ini:[0-9]*: \[upstream y\] tls_ca: origination needs a server name.*set tls_sni" "$T/bad2.log"
+rc=0
+"$WEFT" config check "$T/bad2.ini" >"$T/bad2-check.log" 2>&1 || rc=$?
+check "weft config check refuses it too" test "$rc" -ne 0
+check "...with the same message" grep -q "bad2.ini:[0-9]*: \[upstream y\] tls_ca: origination needs a server name" "$T/bad2-check.log"
 
 finish

@@ -1553,6 +1553,7 @@ static void test_upstream_sections(void **state)
                                        "listen = 127.0.0.1:9006\n"
                                        "address = [2001:db8::7]:8443\n"
                                        "tls_ca = ca.pem\n"
+                                       "tls_sni = vendor6.example\n"
                                        "lb = random\n");
     assert_int_equal(cfg->upstreams.n, 6);
     /* Defaults. */
@@ -1611,7 +1612,7 @@ static void test_upstream_sections(void **state)
     assert_int_equal(leg->connect_timeout_ms, 300000);
     /* An explicit SNI to an IP address; none by default to an IPv6 one. */
     assert_string_equal(config_upstream_find(cfg, "vendor")->tls_sni, "vendor.example");
-    assert_null(config_upstream_find(cfg, "vendor6")->tls_sni);
+    assert_string_equal(config_upstream_find(cfg, "vendor6")->tls_sni, "vendor6.example");
     assert_int_equal(config_upstream_find(cfg, "vendor6")->lb, CONFIG_LB_RANDOM);
     assert_null(config_upstream_find(cfg, "nope"));
     assert_true(config_upstream_equal(pay, pay));
@@ -1722,6 +1723,15 @@ static void test_upstream_errors(void **state)
                  "t.ini:4: [upstream a] tls_sni: 'a.example' is only used with tls_ca");
     expect_error("[upstream a]\nlisten = 127.0.0.1:9001\nservice = a\ntls_sni = a.example\n",
                  "t.ini:4: [upstream a] tls_sni: 'a.example' is only used with tls_ca");
+    /* An IP address is never a name to check the certificate for. */
+    expect_error("[upstream a]\nlisten = 127.0.0.1:9001\naddress = 192.0.2.7:8443\n"
+                 "tls_ca = /ca.pem\n",
+                 "t.ini:4: [upstream a] tls_ca: origination needs a server name to check in the "
+                 "server's certificate; address 192.0.2.7:8443 is an IP address: set tls_sni");
+    expect_error("[upstream a]\nlisten = 127.0.0.1:9001\ntls_ca = /ca.pem\n"
+                 "address = [2001:db8::7]:8443\n",
+                 "t.ini:3: [upstream a] tls_ca: origination needs a server name to check in the "
+                 "server's certificate; address [2001:db8::7]:8443 is an IP address: set tls_sni");
     /* The first ejection at most the cap: the key set is blamed. */
     expect_error("[upstream a]\nlisten = 127.0.0.1:9001\noutlier_ejection = 10m\nservice = a\n",
                  "t.ini:3: [upstream a] outlier_ejection: outlier_ejection (10m) must not exceed "
