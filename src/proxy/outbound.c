@@ -202,6 +202,24 @@ static void out_fail(struct px_conn *c)
 
 static void attempt(struct px_conn *c);
 
+/* Egress has one destination: a certificate it refused once is refused
+ * again, so another attempt only doubles the failure. (A mesh retry goes to
+ * another instance, which may hold another certificate.) */
+static bool px_fail_is_final(const struct px_upstream *u, const struct px_dial_result *res)
+{
+    if (!u->c.address[0] || res->fail != PX_DIAL_TLS)
+        return false;
+    switch (res->tls_fail) {
+    case TLS_FAIL_BAD_CHAIN:
+    case TLS_FAIL_EXPIRED:
+    case TLS_FAIL_NOT_YET_VALID:
+    case TLS_FAIL_NAME_MISMATCH:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void on_dialed(void *arg, struct px_stream *s, const struct px_dial_result *res)
 {
     struct px_conn *c = arg;
@@ -237,7 +255,7 @@ static void on_dialed(void *arg, struct px_stream *s, const struct px_dial_resul
     log_ratelim(&p->rl, LOG_LEVEL_WARN, LOG_PROXY, "upstream %s: %s: %s: %s", u->c.name,
                 c->ep_key[0] ? c->ep_key : u->c.address, px_dial_fail_name(res->fail), res->msg);
     c->ep_key[0] = '\0';
-    if (c->attempts <= u->c.retries && !u->removed) {
+    if (c->attempts <= u->c.retries && !u->removed && !px_fail_is_final(u, res)) {
         u->st.retries++;
         attempt(c);
         return;

@@ -15,7 +15,9 @@
 #   - `wrong` is refused by weft (the certificate is not for wrong.test):
 #     curl gets no page, the upstream counts tls_failures.name_mismatch = 1
 #     (connect_retries = 0: one attempt);
-#   - `swap` verifies against another CA: bad_chain = 1; after the CA file
+#   - `swap` verifies against another CA: bad_chain = 1 and no retry,
+#     though connect_retries is at its default of 2 (one destination: a
+#     certificate refused once is refused again); after the CA file
 #     is replaced in place by the right CA and the agent reloads (SIGHUP),
 #     the upstream is replaced and the same curl gets the page;
 #   - a TLS 1.2 server with an RSA key (openssl s_server -tls1_2) is reached
@@ -112,7 +114,7 @@ egress_conf() { # egress_conf SNI_OF_WRONG
         "[upstream wrong]" "listen = 127.0.0.1:$UWRONG" "address = 127.0.0.1:$NG" \
         "tls_ca = $T/ca.pem" "tls_sni = $1" "connect_retries = 0" \
         "[upstream swap]" "listen = 127.0.0.1:$USWAP" "address = 127.0.0.1:$NG" \
-        "tls_ca = $T/swap.pem" "tls_sni = backend.test" "connect_retries = 0" \
+        "tls_ca = $T/swap.pem" "tls_sni = backend.test" \
         "[upstream rsa]" "listen = 127.0.0.1:$URSA" "address = 127.0.0.1:$OS" \
         "tls_ca = $T/ca.pem" "tls_sni = backend.test" \
         "[upstream rsa13]" "listen = 127.0.0.1:$URSA13" "address = 127.0.0.1:$OS13" \
@@ -148,6 +150,10 @@ OUT=$(get "$USWAP") && fail "swap: curl got a reply: $OUT" || pass "swap: anothe
 wait_for 100 0.05 px_stat_eq eg up:swap tls_failures.bad_chain 1 &&
     pass "swap: counted as tls_failures.bad_chain = 1" ||
     fail "swap: bad_chain $(px_stat eg up:swap tls_failures)"
+# curl saw the end only after the last attempt: the counters are final.
+check "swap: one attempt, no retry of a refused certificate" px_stat_eq eg up:swap retries 0
+check "...and no second bad_chain" px_stat_eq eg up:swap tls_failures.bad_chain 1
+check "...one connect failure" px_stat_eq eg up:swap connect_failures 1
 
 OUT=$(get "$URSA") || true
 check "rsa: s_server's page through weft, TLS 1.2 with ECDHE-RSA" \
