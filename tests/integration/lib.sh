@@ -108,37 +108,10 @@ count_ge() { [ "$(grep -c -- "$2" "$1" 2>/dev/null || true)" -ge "$3" ]; }
 lines_ge() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 
 # free_port [HOST]: a port free for both TCP and UDP on HOST (default
-# 127.0.0.1; an IPv6 address works too): gossip binds both.
-free_port() {
-    # Below the kernel's ephemeral range (ip_local_port_range): a port taken
-    # from inside it can meanwhile become the local end of some test's
-    # outgoing connection (the proxy tests open hundreds), and listening on
-    # it then fails with EADDRINUSE. Random, so parallel tests rarely meet.
-    python3 -c 'import random, socket, sys
-host = sys.argv[1]
-fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-try:
-    lo_eph = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-except (OSError, ValueError, IndexError):
-    lo_eph = 32768
-lo, hi = 10000, lo_eph - 1
-for _ in range(1000):
-    if hi - lo >= 1000:
-        p = random.randint(lo, hi)
-        t = socket.socket(fam)
-        try:
-            t.bind((host, p))
-        except OSError:
-            continue
-    else:
-        t = socket.socket(fam); t.bind((host, 0)); p = t.getsockname()[1]
-    u = socket.socket(fam, socket.SOCK_DGRAM)
-    try:
-        u.bind((host, p)); print(p); break
-    except OSError: pass
-else:
-    sys.exit("free_port: no port free for both TCP and UDP after 1000 tries")' "${1:-127.0.0.1}"
-}
+# 127.0.0.1; an IPv6 address works too; gossip binds both), below the
+# kernel's ephemeral range (tools/free_port.py says why).
+FREE_PORT_PY=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../tools" && pwd)/free_port.py
+free_port() { python3 "$FREE_PORT_PY" "${1:-127.0.0.1}"; }
 
 # --- network namespaces (root only; see gossip_netns.sh) ---
 NETNS_LIST=()

@@ -4,6 +4,11 @@
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$bench_dir/../.." && pwd)
 
+# free_port: a port free on 127.0.0.1 for TCP and UDP, below the ephemeral
+# range: the benchmarks open thousands of connections, whose local ports
+# must not take a listener's (tools/free_port.py)
+free_port() { python3 "$repo_root/tools/free_port.py"; }
+
 bsay() { printf '%s: %s\n' "${bench_name:-bench}" "$*" >&2; }
 bdie() { printf '%s: error: %s\n' "${bench_name:-bench}" "$*" >&2; exit 1; }
 

@@ -35,6 +35,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from free_port import free_ports  # noqa: E402  (tools/free_port.py)
+
 LIVE = {}  # pid -> Popen
 STATE_FILE = None
 TICK = os.sysconf("SC_CLK_TCK")
@@ -69,31 +72,6 @@ def api(sock_path, path, timeout=5.0):
     if b" 200 " not in head.split(b"\r\n", 1)[0]:
         raise OSError("GET %s: %s" % (path, head.split(b"\r\n", 1)[0].decode(errors="replace")))
     return json.loads(body)
-
-
-def free_ports(count):
-    """count ports free for TCP and UDP on 127.0.0.1 (held until all are picked)."""
-    held, out = [], []
-    for _ in range(count * 20):
-        if len(out) == count:
-            break
-        t = socket.socket()
-        t.bind(("127.0.0.1", 0))
-        p = t.getsockname()[1]
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind(("127.0.0.1", p))
-        except OSError:
-            t.close()
-            u.close()
-            continue
-        held += [t, u]
-        out.append(p)
-    for s in held:
-        s.close()
-    if len(out) != count:
-        raise SystemExit("mesh: could not find %d free ports" % count)
-    return out
 
 
 def cpu_s(pid):

@@ -37,6 +37,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from free_port import free_ports  # noqa: E402  (tools/free_port.py)
+
 LIVE_PGIDS = set()  # process groups (one per started program) not yet reaped
 PGID_FILE = None  # mirrored here so startup.sh's trap can kill them if we die
 USED_PORTS = set()
@@ -61,28 +64,10 @@ def kill_group(pgid):
 
 
 def free_port(udp_too=False):
-    """A port free on 127.0.0.1 (TCP, and UDP too if asked), not used before in this run."""
-    for _ in range(200):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        u = None
-        try:
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
-            if port in USED_PORTS:
-                continue
-            if udp_too:
-                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                try:
-                    u.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            USED_PORTS.add(port)
-            return port
-        finally:
-            t.close()
-            if u:
-                u.close()
-    raise RuntimeError("no free loopback port found")
+    """A port free on 127.0.0.1 (TCP and UDP), not used before in this run."""
+    (port,) = free_ports(1, "127.0.0.1", USED_PORTS)
+    USED_PORTS.add(port)
+    return port
 
 
 # ---------------------------------------------------------------- /proc

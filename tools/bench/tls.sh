@@ -62,7 +62,6 @@ bsay "load average at start: $LOAD0"
 SCRT=$T/b/svc-srv.crt SKEY=$T/b/svc-srv.key CCRT=$T/b/svc-a.crt CKEY=$T/b/svc-a.key CA=$T/ca/ca.crt
 cat "$SCRT" "$SKEY" >"$T/srv.pem"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # utime+stime (the comm field has no spaces here)
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 anon_kb() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"; }

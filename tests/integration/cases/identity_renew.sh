@@ -21,10 +21,6 @@ source "$(dirname "$0")/../lib.sh"
 command -v openssl >/dev/null || die "openssl is not installed"
 command -v sqlite3 >/dev/null || die "sqlite3 is not installed"
 
-free_port() {
-    python3 -c 'import socket
-t=socket.socket(); t.bind(("127.0.0.1",0)); print(t.getsockname()[1])'
-}
 py() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 # conf FILE NAME [lines...]: a node of example.org with debug endpoints.
 conf() {
