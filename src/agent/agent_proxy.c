@@ -545,6 +545,7 @@ void agent_proxy_identity_changed(struct weft *w)
         log_error(LOG_PROXY, "proxy: new certificates not taken by the inbound: %s", e.msg);
         return;
     }
+    tls_conf_carry_stats(fresh->conf, ap->server->conf);
     px_inbound_set_tls(ap->px, fresh);
     px_tlsref_put(ap->server);
     ap->server = fresh;

@@ -508,6 +508,8 @@ void ctl_server_set_conf(struct ctl_server *s, struct tls_conf *conf)
         return;
     }
     struct ctl_confref *old = s->cur;
+    if (old)
+        tls_conf_carry_stats(conf, old->conf);
     s->cur = c;
     cref_put(s, old);
 }

@@ -423,6 +423,16 @@ const struct tls_stats *tls_conf_stats(const struct tls_conf *conf)
     return &conf->stats;
 }
 
+void tls_conf_carry_stats(struct tls_conf *to, const struct tls_conf *from)
+{
+    if (!to || !from || to == from)
+        return;
+    to->stats.handshakes += from->stats.handshakes;
+    to->stats.resumed += from->stats.resumed;
+    for (int f = 0; f < TLS_FAIL_MAX; f++)
+        to->stats.fail[f] += from->stats.fail[f];
+}
+
 enum tls_fail tls_conf_check_td(const struct tls_conf *conf, const char *id)
 {
     size_t tdlen = strlen(conf->trust_domain);

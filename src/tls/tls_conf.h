@@ -169,6 +169,13 @@ enum tls_role tls_conf_role(const struct tls_conf *conf);
 const struct tls_stats *tls_conf_stats(const struct tls_conf *conf);
 
 /**
+ * Add from's counters to to's: for a conf replacing another (renewed
+ * certificates), so that the counters a listener shows never go back.
+ * Handshakes still finishing on `from` after this are not carried.
+ */
+void tls_conf_carry_stats(struct tls_conf *to, const struct tls_conf *from);
+
+/**
  * Debug only ([debug] clock_offset): judge the peer's certificate dates by
  * weft's wall clock plus *offset_ms (read at each handshake) instead of
  * mbedTLS's clock, so agents whose certificate clocks were moved together

@@ -15,7 +15,8 @@
 # certificate: renew refused; a service certificate; an unknown protocol
 # version), sqlite3
 # (the CA's enrollment record), and the sd_notify listener of sd_notify.sh
-# (READY=1 only after the renewal).
+# (READY=1 only after the renewal). The control listener's TLS counters
+# carry over when its certificate is replaced (a counter never goes back).
 source "$(dirname "$0")/../lib.sh"
 
 command -v openssl >/dev/null || die "openssl is not installed"
@@ -205,6 +206,7 @@ check "n3: says exactly that the node certificate expired, and how to re-enroll"
     "$T/n3.log"
 
 # ---- node certificates renew at 2/3 of 90 days, the CA node's own too --------
+HS0=$(control ca1 'v["tls"]["handshakes"]')
 advance ca1 51d
 advance n1 61d
 wait_for 300 0.05 serial_is_not n1 0 "$OLD_NODE" &&
@@ -216,6 +218,10 @@ wait_for 300 0.05 serial_is_not ca1 0 "$(serial "$T/b-ca1/node.crt")" &&
     pass "ca1: its own node certificate renewed (through its own listener)" || fail "ca1: own node certificate renewed"
 wait_for 200 0.05 grep -q "control: new handshakes use node certificate" "$T/ca1.log" &&
     pass "ca1: the control listener took the new certificate" || fail "ca1: the control listener took the new certificate"
+HS1=$(control ca1 'v["tls"]["handshakes"]')
+[ "$HS0" -gt 0 ] && [ "$HS1" -ge "$HS0" ] &&
+    pass "ca1: the control listener's TLS counters went on across the switch ($HS0 -> $HS1)" ||
+    fail "ca1: TLS handshakes went from $HS0 to $HS1 across the certificate switch"
 # A call after the switch still works (n1 renews everything on demand).
 F=$(status n1 'v["identity"]["renewal"]["ok"]')
 curl -fsS -X POST --unix-socket "$(sock n1)" "http://weft/v1/debug/renew" >/dev/null
