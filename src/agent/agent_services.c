@@ -35,6 +35,9 @@
 #include "core/jsonv.h"
 #include "core/log.h"
 #include "core/units.h"
+#include "gossip/gossip_net.h"
+#include "gossip/serf.h"
+#include "gossip/swim.h"
 #include "mesh/health.h"
 #include "mesh/hlc.h"
 #include "mesh/table.h"
@@ -502,9 +505,32 @@ bool agent_services_may_publish(const struct weft *w, const struct mesh_record *
 
 /* ---- admin API ------------------------------------------------------------------ */
 
+struct catalog_walk {
+    struct weft *w;
+    struct json_w *j;
+};
+
+/* Gossip's view of the node publishing a record: its records say what the
+ * node last wrote ("passing" stays after it left or failed); this says
+ * whether the node is still there: alive, suspect, failed, left, or
+ * unknown once reaped. NULL without gossip. */
+static const char *catalog_node_status(struct weft *w, const char *node)
+{
+    if (!w->gossip)
+        return NULL;
+    const struct swim_member *m = swim_member_find(gossip_net_swim(w->gossip), node);
+    if (m)
+        return agent_gossip_status_name(swim_member_status(m));
+    /* SWIM forgets a departed member soon (GossipToTheDeadTime); Serf's
+     * table keeps it, left or failed, until it is reaped. */
+    enum serf_mstatus st = serf_member_status(gossip_net_serf(w->gossip), node, NULL);
+    return st != SERF_ST_NONE ? serf_status_name(st) : "unknown";
+}
+
 static int svc_catalog_one(const struct mesh_record *r, void *arg)
 {
-    struct json_w *j = arg;
+    struct catalog_walk *cw = arg;
+    struct json_w *j = cw->j;
     static const char *const keys[] = {"node",     "address", "protocol", "health",
                                        "identity", "check",   "tags",     "source"};
     char v[300];
@@ -518,6 +544,9 @@ static int svc_catalog_one(const struct mesh_record *r, void *arg)
         json_kv_str(j, keys[i], body_get(r->body, r->body_len, keys[i], v, sizeof(v)) ? v : NULL);
     json_kv_int(j, "port",
                 body_get(r->body, r->body_len, "port", v, sizeof(v)) ? strtol(v, NULL, 10) : 0);
+    json_kv_str(j, "node_status",
+                body_get(r->body, r->body_len, "node", v, sizeof(v)) ? catalog_node_status(cw->w, v)
+                                                                     : NULL);
     char hlc[MESH_HLC_TEXT_MAX];
     json_kv_str(j, "hlc", mesh_hlc_format(r->hlc, hlc));
     json_obj_end(j);
@@ -533,7 +562,8 @@ static int svc_api_list(void *ud, const struct admin_req *req, struct sbuf *out,
     json_obj_begin(&j);
     json_key(&j, "services");
     json_arr_begin(&j);
-    if (mesh_table_foreach(agent_mesh_table(w), SVC_KIND, svc_catalog_one, &j) < 0) {
+    struct catalog_walk cw = {w, &j};
+    if (mesh_table_foreach(agent_mesh_table(w), SVC_KIND, svc_catalog_one, &cw) < 0) {
         err_set(e, "out of memory");
         return 500;
     }

@@ -21,7 +21,9 @@ const struct cli_cmd cli_cmd_services = {
     "Usage: weft services [--json] [--admin ADDR] [-c FILE]\n\n"
     "Every service instance of the mesh as the running agent knows it (each\n"
     "node publishes its own; the records replicate to all): service, node,\n"
-    "address, port, protocol, health (passing, critical, unknown), identity.\n\n"
+    "address, port, protocol, health (passing, critical, unknown), the node's\n"
+    "gossip status (MEMBER: alive, suspect, failed, left, unknown; a node that\n"
+    "left or failed keeps its last health), identity.\n\n"
     "  --json        print the API's JSON as it is\n"
     "Exit: 0 ok, 1 the agent answered with an error, 2 usage, 3 no agent answered.\n",
     cmd_services};
@@ -43,15 +45,16 @@ const struct cli_cmd cli_cmd_service = {
 static void services_print(const struct jsonv *v)
 {
     const struct jsonv *ss = jsonv_get(v, "services");
-    printf("%-20s %-16s %-16s %-6s %-8s %-9s %s\n", "SERVICE", "NODE", "ADDRESS", "PORT",
-           "PROTOCOL", "HEALTH", "IDENTITY");
+    printf("%-20s %-16s %-16s %-6s %-8s %-9s %-8s %s\n", "SERVICE", "NODE", "ADDRESS", "PORT",
+           "PROTOCOL", "HEALTH", "MEMBER", "IDENTITY");
     for (size_t i = 0; i < jsonv_len(ss); i++) {
         const struct jsonv *s = jsonv_at(ss, i);
-        printf("%-20s %-16s %-16s %-6lld %-8s %-9s %s\n", jsonv_str(jsonv_get(s, "service"), "?"),
-               jsonv_str(jsonv_get(s, "node"), "?"), jsonv_str(jsonv_get(s, "address"), "?"),
-               (long long)jsonv_int(jsonv_get(s, "port"), 0),
-               jsonv_str(jsonv_get(s, "protocol"), "?"), jsonv_str(jsonv_get(s, "health"), "?"),
-               jsonv_str(jsonv_get(s, "identity"), "?"));
+        printf(
+            "%-20s %-16s %-16s %-6lld %-8s %-9s %-8s %s\n", jsonv_str(jsonv_get(s, "service"), "?"),
+            jsonv_str(jsonv_get(s, "node"), "?"), jsonv_str(jsonv_get(s, "address"), "?"),
+            (long long)jsonv_int(jsonv_get(s, "port"), 0), jsonv_str(jsonv_get(s, "protocol"), "?"),
+            jsonv_str(jsonv_get(s, "health"), "?"), jsonv_str(jsonv_get(s, "node_status"), "-"),
+            jsonv_str(jsonv_get(s, "identity"), "?"));
     }
 }
 

@@ -7,7 +7,9 @@
 # Claims: every node lists both, with node, address, port, protocol and
 # identity; both turn passing; when the HTTP server is killed every node
 # shows it critical, and passing again once it is back; a run-time
-# registration survives its node's restart; `weft service remove` withdraws
+# registration survives its node's restart, and while its node is stopped
+# the others show node_status failed next to the record's last health;
+# `weft service remove` withdraws
 # it everywhere; a configured service cannot be removed at run time.
 source "$(dirname "$0")/../lib.sh"
 
@@ -78,8 +80,9 @@ check "web: protocol http" everywhere web n2 protocol http
 check "web: address" everywhere web n2 address 127.0.0.1
 check "web: identity" everywhere web n2 identity spiffe://example.org/svc/web
 check "echo: source api" everywhere echo n3 source api
+check "echo: its node is alive in gossip" everywhere echo n3 node_status alive
 "$WEFT" services --admin "$(sock n1)" >"$T/table.txt"
-check "weft services prints a table with both" bash -c 'grep -q "^web .* n2 .*passing" "$0" && grep -q "^echo .* n3 " "$0"' "$T/table.txt"
+check "weft services prints a table with both" bash -c 'grep -q "^web .* n2 .*passing *alive" "$0" && grep -q "^echo .* n3 " "$0"' "$T/table.txt"
 
 # ---- the HTTP service dies, then comes back ------------------------------------
 kill -9 "$WEB_PID"
@@ -93,9 +96,19 @@ wait_for 300 0.1 everywhere web n2 health passing && pass "restarted: web@n2 pas
 
 # ---- run-time registrations: survive a restart, removable; configured ones are not ----
 stop_agent "${PID[n3]}" TERM
+# Its records stay as n3 last wrote them; gossip says it is gone. (n3 has
+# no [proxy]: SIGTERM stops it without a gossip leave, so it is failed.)
+gone_elsewhere() { [ "$(svc_field n1 echo n3 node_status)" = failed ] && [ "$(svc_field n2 echo n3 node_status)" = failed ]; }
+wait_for 300 0.1 gone_elsewhere && pass "n3 stopped: echo@n3 shows node_status failed at n1 and n2" ||
+    fail "echo@n3 node_status after n3 stopped: $(svc_field n1 echo n3 node_status)"
+check "...its last health is still in the record" test "$(svc_field n1 echo n3 health)" = passing
+"$WEFT" services --admin "$(sock n1)" >"$T/table2.txt"
+check "...and weft services shows it in the MEMBER column" grep -q "^echo .* n3 .*passing *failed" "$T/table2.txt"
 start n3
 wait_for 300 0.1 everywhere echo n3 health passing && pass "echo@n3 survives n3's restart" ||
     fail "echo@n3 survives the restart"
+wait_for 300 0.1 everywhere echo n3 node_status alive && pass "n3 back: alive again everywhere" ||
+    fail "echo@n3 node_status after the restart: $(svc_field n1 echo n3 node_status)"
 rc=0
 "$WEFT" service remove --admin "$(sock n2)" web >"$T/rm-web.txt" 2>&1 || rc=$?
 check "a configured service cannot be removed at run time (exit 1)" test "$rc" = 1
