@@ -35,6 +35,10 @@ struct px_dir {
     struct evbuffer *mid; /* plaintext between src's recv and dst's send */
     bool blocked;         /* dst is full: src is not read */
     bool eof;             /* src ended cleanly */
+    /* src may have bytes: set when its read event fires (and at start),
+     * cleared when a read found it empty. A wake-up for the other socket
+     * then costs no read() that could only say EAGAIN. */
+    bool ready;
     uint64_t bytes;
     bool splice;  /* splicing now: src -> pipe -> dst (holds a pipe) */
     int pipe[2];  /* {-1, -1} while copying */
@@ -189,17 +193,22 @@ static int pump(struct px_relay *r, struct px_dir *d, bool *more)
             d->eof = true;
             break;
         }
-        /* The last read came back short: the socket is empty for now, and
-         * another read would only say EAGAIN (a syscall per message). */
-        if (drained)
+        /* The last read came back short, or no read event came since the
+         * socket was found empty: another read would only say EAGAIN (a
+         * syscall per message). */
+        if (drained || !d->ready)
             break;
         size_t ask = room < PX_STREAM_CHUNK ? room : PX_STREAM_CHUNK, got = 0;
         enum px_io f = px_stream_fill(d->src, ask, &got);
-        if (f == PX_IO_AGAIN)
+        if (f == PX_IO_AGAIN) {
+            d->ready = false;
             break;
+        }
         if (f == PX_IO_ERROR)
             return -1;
         drained = f == PX_IO_OK && got < ask;
+        if (drained)
+            d->ready = false;
         /* OK or EOF: take what came (or the end) on the next turn. */
     }
     if (d->eof && evbuffer_get_length(d->mid) == 0 && !d->dst->wr_done)
@@ -387,9 +396,12 @@ static void relay_drive(struct px_relay *r)
 
 static void on_io(evutil_socket_t fd, short what, void *arg)
 {
-    (void)fd;
-    (void)what;
-    relay_drive(arg);
+    struct px_relay *r = arg;
+    if (what & EV_READ)
+        for (int i = 0; i < 2; i++)
+            if (r->s[i]->fd == fd)
+                r->dir[i].ready = true;
+    relay_drive(r);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -440,6 +452,7 @@ struct px_relay *px_relay_new(struct event_base *base, struct px_stream *down, s
     for (int i = 0; i < 2; i++) {
         r->dir[i].src = r->s[i];
         r->dir[i].dst = r->s[1 - i];
+        r->dir[i].ready = true; /* bytes may have come before the relay */
         r->dir[i].mid = evbuffer_new();
         r->rev[i] = event_new(base, r->s[i]->fd, EV_READ | EV_PERSIST, on_io, r);
         r->wev[i] = event_new(base, r->s[i]->fd, EV_WRITE | EV_PERSIST, on_io, r);
