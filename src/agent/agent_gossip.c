@@ -19,6 +19,14 @@
  * with [gossip] rejoin = true the members stored as alive are joined along
  * with [gossip] join. A graceful leave clears the table and stops the
  * writes, so the next start does not rejoin.
+ *
+ * Retried joins (serf's -retry-join): while the node knows no other live
+ * member, the seeds (and the stored members) are joined again, after 1 s,
+ * then doubling to at most every 30 s. Gateways booting together after a
+ * power cut start in any order; one attempt at start would leave a node
+ * whose seeds were not up yet a cluster of one for good. A node that later
+ * finds itself alone again (every other member failed and was reaped)
+ * starts retrying again. A graceful leave or the agent's stop ends it.
  */
 #include "admin/admin.h"
 #include "agent/agent_keys.h"
@@ -48,6 +56,21 @@
 #define GOSSIP_REJOIN_MAX 8
 /* At most one write of the member table per this many ms. */
 #define GOSSIP_SAVE_MS 1000
+/* Joins retried while alone: the first after this, then doubling to the max
+ * (also how often a node that is not alone checks that it still is not). */
+#define GOSSIP_RETRY_FIRST_MS 1000
+#define GOSSIP_RETRY_MAX_MS 30000
+
+struct agent_gossip_retry {
+    struct weft *w;
+    struct event *ev;
+    struct swim_addr seeds[GOSSIP_SEEDS_MAX];
+    size_t n;
+    int64_t delay_ms; /* until the next join while alone */
+    unsigned attempts;
+    bool stopped; /* a leave began */
+    struct log_ratelim rl;
+};
 
 /* The member table's persistence (see the header comment). */
 struct agent_gossip_persist {
@@ -331,8 +354,87 @@ static void on_members(void *arg)
     evtimer_add(p->ev, &tv);
 }
 
+static void retry_arm(struct agent_gossip_retry *r, int64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    evtimer_add(r->ev, &tv);
+}
+
+static void on_retry_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct agent_gossip_retry *r = arg;
+    struct weft *w = r->w;
+    (void)fd;
+    (void)what;
+    if (r->stopped || w->stopping || !w->gossip)
+        return;
+    if (swim_member_count_live(gossip_net_swim(w->gossip)) > 1) {
+        /* Not alone (any more): check again later, retry fast if it comes to it. */
+        if (r->attempts > 0)
+            log_info(LOG_AGENT, "gossip: joined after %u retr%s", r->attempts,
+                     r->attempts == 1 ? "y" : "ies");
+        r->attempts = 0;
+        r->delay_ms = GOSSIP_RETRY_FIRST_MS;
+        retry_arm(r, GOSSIP_RETRY_MAX_MS);
+        return;
+    }
+    r->attempts++;
+    log_ratelim(&r->rl, LOG_LEVEL_INFO, LOG_AGENT,
+                "gossip: no other live member: joining %zu address%s again (retry %u)", r->n,
+                r->n == 1 ? "" : "es", r->attempts);
+    gossip_net_join(w->gossip, r->seeds, r->n);
+    int64_t next = r->delay_ms;
+    r->delay_ms = r->delay_ms * 2 > GOSSIP_RETRY_MAX_MS ? GOSSIP_RETRY_MAX_MS : r->delay_ms * 2;
+    retry_arm(r, next);
+}
+
+static bool same_addr(const struct swim_addr *a, const struct swim_addr *b)
+{
+    return a->ip_len == b->ip_len && a->port == b->port && memcmp(a->ip, b->ip, a->ip_len) == 0;
+}
+
+/* Retry the seeds but our own addresses (a seed list shared by every node
+ * names each node too); nothing to retry: no timer. */
+static int retry_start(struct weft *w, const struct gossip_net_config *c,
+                       const struct swim_addr *seeds, size_t n, struct weft_err *e)
+{
+    size_t k = 0;
+    struct swim_addr others[GOSSIP_SEEDS_MAX];
+    for (size_t i = 0; i < n; i++)
+        if (!same_addr(&seeds[i], &c->bind) && !same_addr(&seeds[i], &c->adv))
+            others[k++] = seeds[i];
+    if (k == 0)
+        return 0;
+    struct agent_gossip_retry *r = calloc(1, sizeof(*r));
+    if (!r || !(r->ev = evtimer_new(w->base, on_retry_timer, r))) {
+        free(r);
+        return err_set(e, "gossip: out of memory");
+    }
+    r->w = w;
+    memcpy(r->seeds, others, k * sizeof(*others));
+    r->n = k;
+    r->delay_ms = GOSSIP_RETRY_FIRST_MS * 2;
+    r->rl = (struct log_ratelim)LOG_RATELIM_INIT(60000, 5);
+    w->gossip_retry = r;
+    retry_arm(r, GOSSIP_RETRY_FIRST_MS);
+    return 0;
+}
+
+static void retry_stop(struct weft *w)
+{
+    struct agent_gossip_retry *r = w->gossip_retry;
+    if (r)
+        r->stopped = true;
+}
+
 void agent_gossip_stop(struct weft *w)
 {
+    struct agent_gossip_retry *r = w->gossip_retry;
+    if (r) {
+        event_free(r->ev);
+        free(r);
+        w->gossip_retry = NULL;
+    }
     struct agent_gossip_persist *p = w->gossip_persist;
     if (!p)
         return;
@@ -477,6 +579,8 @@ int agent_gossip_start(struct weft *w, struct weft_err *e)
                  rejoin == 1 ? "" : "s");
     if (n > 0)
         gossip_net_join(w->gossip, seeds, (size_t)n);
+    if (retry_start(w, &c, seeds, (size_t)n, e) != 0)
+        goto out;
     rc = 0;
 out:
     keyring_deinit(&kr);
@@ -614,6 +718,7 @@ static int api_leave(void *ud, const struct admin_req *req, struct sbuf *out, st
     if (!w->gossip)
         return gossip_off(e);
     persist_leave(w);
+    retry_stop(w);
     gossip_net_leave(w->gossip, on_left, w);
     struct json_w j;
     json_w_init(&j, out);

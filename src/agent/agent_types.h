@@ -16,6 +16,7 @@ struct store;
 struct admin;
 struct gossip_net;
 struct agent_gossip_persist;
+struct agent_gossip_retry;
 struct agent_keys_req;
 struct pki_identity;
 struct json_w;
@@ -40,6 +41,7 @@ struct weft {
     struct admin *admin;
     struct gossip_net *gossip;                   /* NULL unless [gossip] enabled */
     struct agent_gossip_persist *gossip_persist; /* agent_gossip.c: member snapshot */
+    struct agent_gossip_retry *gossip_retry;     /* agent_gossip.c: seeds retried while alone */
     struct agent_keys_req *keys_inflight;        /* agent_keys.c: POST /v1/keyring in flight */
 
     struct event *ev_term;
