@@ -35,6 +35,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "gossip/gossip_net.h"
 #include "gossip/gossip_timing.h"
 #include "pki/identity.h"
@@ -68,7 +69,6 @@ struct agent_gossip_retry {
     size_t n;
     int64_t delay_ms; /* until the next join while alone */
     unsigned attempts;
-    bool stopped; /* a leave began */
     struct log_ratelim rl;
 };
 
@@ -354,19 +354,15 @@ static void on_members(void *arg)
     evtimer_add(p->ev, &tv);
 }
 
-static void retry_arm(struct agent_gossip_retry *r, int64_t ms)
-{
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
-    evtimer_add(r->ev, &tv);
-}
-
 static void on_retry_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct agent_gossip_retry *r = arg;
     struct weft *w = r->w;
     (void)fd;
     (void)what;
-    if (r->stopped || w->stopping || !w->gossip)
+    /* A leave began (weft leave: the member list is cleared; SIGTERM with a
+     * proxy: the agent is stopping): no more joins. */
+    if (w->stopping || !w->gossip || (w->gossip_persist && w->gossip_persist->left))
         return;
     if (swim_member_count_live(gossip_net_swim(w->gossip)) > 1) {
         /* Not alone (any more): check again later, retry fast if it comes to it. */
@@ -375,7 +371,7 @@ static void on_retry_timer(evutil_socket_t fd, short what, void *arg)
                      r->attempts == 1 ? "y" : "ies");
         r->attempts = 0;
         r->delay_ms = GOSSIP_RETRY_FIRST_MS;
-        retry_arm(r, GOSSIP_RETRY_MAX_MS);
+        loop_timer_add(r->ev, GOSSIP_RETRY_MAX_MS);
         return;
     }
     r->attempts++;
@@ -385,12 +381,7 @@ static void on_retry_timer(evutil_socket_t fd, short what, void *arg)
     gossip_net_join(w->gossip, r->seeds, r->n);
     int64_t next = r->delay_ms;
     r->delay_ms = r->delay_ms * 2 > GOSSIP_RETRY_MAX_MS ? GOSSIP_RETRY_MAX_MS : r->delay_ms * 2;
-    retry_arm(r, next);
-}
-
-static bool same_addr(const struct swim_addr *a, const struct swim_addr *b)
-{
-    return a->ip_len == b->ip_len && a->port == b->port && memcmp(a->ip, b->ip, a->ip_len) == 0;
+    loop_timer_add(r->ev, next);
 }
 
 /* Retry the seeds but our own addresses (a seed list shared by every node
@@ -401,7 +392,7 @@ static int retry_start(struct weft *w, const struct gossip_net_config *c,
     size_t k = 0;
     struct swim_addr others[GOSSIP_SEEDS_MAX];
     for (size_t i = 0; i < n; i++)
-        if (!same_addr(&seeds[i], &c->bind) && !same_addr(&seeds[i], &c->adv))
+        if (!swim_addr_eq(&seeds[i], &c->bind) && !swim_addr_eq(&seeds[i], &c->adv))
             others[k++] = seeds[i];
     if (k == 0)
         return 0;
@@ -416,15 +407,8 @@ static int retry_start(struct weft *w, const struct gossip_net_config *c,
     r->delay_ms = GOSSIP_RETRY_FIRST_MS * 2;
     r->rl = (struct log_ratelim)LOG_RATELIM_INIT(60000, 5);
     w->gossip_retry = r;
-    retry_arm(r, GOSSIP_RETRY_FIRST_MS);
+    loop_timer_add(r->ev, GOSSIP_RETRY_FIRST_MS);
     return 0;
-}
-
-static void retry_stop(struct weft *w)
-{
-    struct agent_gossip_retry *r = w->gossip_retry;
-    if (r)
-        r->stopped = true;
 }
 
 void agent_gossip_stop(struct weft *w)
@@ -718,7 +702,6 @@ static int api_leave(void *ud, const struct admin_req *req, struct sbuf *out, st
     if (!w->gossip)
         return gossip_off(e);
     persist_leave(w);
-    retry_stop(w);
     gossip_net_leave(w->gossip, on_left, w);
     struct json_w j;
     json_w_init(&j, out);

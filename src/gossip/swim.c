@@ -323,7 +323,7 @@ static uint64_t name_hash(const char *name)
     return h;
 }
 
-static bool addr_eq(const struct swim_addr *a, const struct swim_addr *b)
+bool swim_addr_eq(const struct swim_addr *a, const struct swim_addr *b)
 {
     return a->ip_len == b->ip_len && a->port == b->port && memcmp(a->ip, b->ip, a->ip_len) == 0;
 }
@@ -1374,7 +1374,7 @@ void swim_join(struct swim *s, int64_t now_ms, const struct swim_addr *addrs, si
 {
     swim_actions_reset(out);
     for (size_t i = 0; i < n; i++) {
-        if (addr_eq(&addrs[i], &s->self->addr))
+        if (swim_addr_eq(&addrs[i], &s->self->addr))
             continue;
         s->ctr.push_pulls++;
         push_pull_send(s, &addrs[i], false, true, ++s->conn, out);
@@ -1425,7 +1425,7 @@ int swim_seed_member(struct swim *s, int64_t now_ms, const char *name, const str
         return 0; /* what we know is as new or newer */
     }
     enum swim_status was = m->status;
-    bool changed = !fresh && (!addr_eq(&m->addr, addr) || m->meta_len != meta_len ||
+    bool changed = !fresh && (!swim_addr_eq(&m->addr, addr) || m->meta_len != meta_len ||
                               (meta_len && memcmp(m->meta, meta, meta_len) != 0));
     m->incarnation = incarnation;
     m->addr = *addr;

@@ -148,6 +148,8 @@ uint32_t swim_incarnation(const struct swim *s);
 unsigned swim_awareness(const struct swim *s);
 /** ProbeInterval scaled by the health score: (score + 1) * ProbeInterval. */
 int64_t swim_probe_interval(const struct swim *s);
+/** Whether a and b are the same IP address and port. */
+bool swim_addr_eq(const struct swim_addr *a, const struct swim_addr *b);
 /** Members in the table, ourselves included (memberlist's NumNodes estimate). */
 size_t swim_member_count(const struct swim *s);
 /** Members that are alive or suspect, ourselves included. */

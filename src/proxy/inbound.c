@@ -12,7 +12,6 @@
  */
 #include "proxy/proxy_priv.h"
 
-#include "core/accept_guard.h"
 #include "proxy/stream.h"
 #include "tls/tls_sess.h"
 
@@ -116,8 +115,7 @@ static void on_handshake(void *arg, struct px_stream *s, const struct px_dial_re
     if (!(c->dial = px_dial_connect(p->base, &req, on_local, c, &e))) {
         int err = errno;
         log_ratelim(&p->rl, LOG_LEVEL_WARN, LOG_PROXY, "inbound %s: %s", c->svc->name, e.msg);
-        if (accept_guard_shortage(err))
-            px_lis_pause(p->in_lis, "socket", err);
+        px_lis_dial_failed(p->in_lis, err);
         px_conn_free(c);
     }
 }

@@ -18,7 +18,6 @@
  */
 #include "proxy/proxy_priv.h"
 
-#include "core/accept_guard.h"
 #include "core/addr.h"
 #include "core/clock.h"
 #include "proxy/lb.h"
@@ -298,8 +297,7 @@ static void attempt(struct px_conn *c)
         if (!(c->dial = px_dial_connect(p->base, &req, on_dialed, c, &e))) {
             int err = errno;
             log_ratelim(&p->rl, LOG_LEVEL_WARN, LOG_PROXY, "upstream %s: %s", u->c.name, e.msg);
-            if (accept_guard_shortage(err))
-                px_lis_pause(u->lis, "socket", err);
+            px_lis_dial_failed(u->lis, err);
             out_fail(c);
         }
         return;
@@ -346,8 +344,7 @@ static void attempt(struct px_conn *c)
     if (!(c->dial = px_transport_open(p->base, &req, on_dialed, c, &e))) {
         int err = errno;
         ep->active--;
-        if (accept_guard_shortage(err))
-            px_lis_pause(u->lis, "socket", err);
+        px_lis_dial_failed(u->lis, err);
         log_ratelim(&p->rl, LOG_LEVEL_WARN, LOG_PROXY, "upstream %s: %s: %s", u->c.name, ep->key,
                     e.msg);
         c->ep_key[0] = '\0';

@@ -179,10 +179,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     pl->cb(pl->arg, fd);
 }
 
-void px_lis_pause(struct px_lis *pl, const char *what, int err)
+void px_lis_dial_failed(struct px_lis *pl, int err)
 {
-    if (pl)
-        accept_guard_pause(pl->guard, what, err);
+    if (pl && accept_guard_shortage(err))
+        accept_guard_pause(pl->guard, "socket", err);
 }
 
 void px_lis_free(struct px_lis *pl)

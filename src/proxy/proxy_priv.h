@@ -106,10 +106,12 @@ struct px_lis *px_lis_new(struct px *p, const char *addr, px_accept_fn cb, void 
 /** Close and free; accepts NULL. */
 void px_lis_free(struct px_lis *l);
 /*
- * Pause l's accepting (core/accept_guard.h): for a connection it took that
- * could not get a socket for its other side. Accepts NULL.
+ * A connection l took could not get a socket for its other side (err, an
+ * errno): out of descriptors or memory, l pauses accepting
+ * (core/accept_guard.h), as taking more would only take connections to
+ * drop. Other errors change nothing. Accepts NULL.
  */
-void px_lis_pause(struct px_lis *l, const char *what, int err);
+void px_lis_dial_failed(struct px_lis *l, int err);
 /** The relay's callbacks for any connection: count bytes and the end, free. */
 void px_conn_relay_bytes(void *arg, uint64_t up, uint64_t down);
 /** Start relaying c->down <-> up. */
